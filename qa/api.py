@@ -1,0 +1,246 @@
+"""The HTTP service: thin routes over `Searcher`, domain errors mapped to HTTP in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field, field_validator
+from starlette.exceptions import HTTPException
+
+from qa import __version__
+from qa.embed import load_encoder
+from qa.errors import (
+    CorpusError,
+    IndexError_,
+    InvalidQueryError,
+    ModelError,
+    QAError,
+    SourceNotFoundError,
+)
+from qa.chunk import ChunkingConfig
+from qa.index import Manifest, Source, load_index, stale_reasons
+from qa.ingest import fingerprint
+from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
+from qa.settings import SearchMode, Settings, get_settings
+
+log = logging.getLogger("qa.api")
+
+# Domain error -> (HTTP status, machine-readable code). The one place errors meet HTTP.
+ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
+    InvalidQueryError: (422, "invalid_request"),
+    SourceNotFoundError: (404, "unknown_source"),
+    IndexError_: (503, "index_unavailable"),
+    ModelError: (503, "model_unavailable"),
+    CorpusError: (503, "corpus_unavailable"),
+}
+
+
+class SearchRequest(BaseModel):
+    question: str = Field(max_length=MAX_QUESTION_CHARS, examples=["Quelle puce ByteDance développe-t-il ?"])
+    k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description="Number of passages to return.")
+    mode: SearchMode | None = Field(None, description="Retrieval mode; the service default if absent.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, question: str) -> str:
+        if not question.strip():
+            raise ValueError("must not be blank")
+        return question
+
+
+class SourceSummary(BaseModel):
+    name: str
+    title: str
+    chunks: int
+
+
+class SourceList(BaseModel):
+    sources: list[SourceSummary]
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="Machine-readable error code.")
+    detail: str = Field(description="What was wrong, for a person.")
+
+
+class Readiness(BaseModel):
+    status: str
+    model: str
+    sources: int
+    chunks: int
+    built_at: str
+    stale: list[str] = Field(description="Why the index no longer matches the corpus, if it does not.")
+
+
+def get_searcher(request: Request) -> Searcher:
+    searcher: Searcher | None = getattr(request.app.state, "searcher", None)
+    if searcher is None:
+        raise IndexError_("the service is still loading its model and index")
+    return searcher
+
+
+SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+
+
+def require_json(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(415, f"Content-Type must be application/json (got {content_type or 'none'!r})")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application; the model and the index are loaded once, when it starts."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        encoder = load_encoder(settings)
+        index = load_index(settings.index_dir, settings.model)
+        app.state.searcher = Searcher(index, encoder, settings)
+        app.state.stale = _stale(settings, index.manifest)
+        if app.state.stale:
+            log.warning("the index is stale (%s): rebuild it with `qa index`", "; ".join(app.state.stale))
+        yield
+        app.state.searcher = None
+
+    app = FastAPI(
+        title="qa: questions over French news articles",
+        version=__version__,
+        description="Ask a question in any language; get the best-matching passages of the "
+        "indexed articles, each tagged with its source file.",
+        lifespan=lifespan,
+        responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+    )
+    _add_error_handlers(app)
+    _add_routes(app)
+    return app
+
+
+def _stale(settings: Settings, manifest: Manifest) -> list[str]:
+    try:
+        corpus = fingerprint(settings.corpus_dir)
+    except CorpusError as error:
+        return [str(error)]
+    return stale_reasons(manifest, corpus, ChunkingConfig.from_settings(settings))
+
+
+def _add_routes(app: FastAPI) -> None:
+    @app.post("/search", response_model=SearchResponse, dependencies=[Depends(require_json)])
+    def search_post(body: SearchRequest, searcher: SearcherDep) -> SearchResponse:
+        """Best passages for a question sent as JSON."""
+        return searcher.search(body.question, body.k, body.mode)
+
+    @app.get("/search", response_model=SearchResponse)
+    def search_get(
+        searcher: SearcherDep,
+        q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="The question.")],
+        k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
+        mode: SearchMode | None = None,
+    ) -> SearchResponse:
+        """Best passages for a question sent in the query string."""
+        return searcher.search(q, k, mode)
+
+    @app.get("/sources", response_model=SourceList)
+    def list_sources(searcher: SearcherDep) -> SourceList:
+        """The indexed articles, with their titles and number of passages."""
+        counts: dict[str, int] = {}
+        for chunk in searcher.index.chunks:
+            counts[chunk.source] = counts.get(chunk.source, 0) + 1
+        return SourceList(
+            sources=[
+                SourceSummary(name=s.name, title=s.title, chunks=counts.get(s.name, 0))
+                for s in searcher.index.sources.values()
+            ]
+        )
+
+    @app.get("/sources/{name}", response_model=Source, responses={404: {"model": ErrorBody}})
+    def get_source(name: str, searcher: SearcherDep) -> Source:
+        """One article's original text; passage offsets index into it."""
+        source = searcher.index.sources.get(name)
+        if source is None:
+            raise SourceNotFoundError(name)
+        return source
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
+    def ready(request: Request, searcher: SearcherDep) -> Readiness:
+        """Model and index are loaded; says whether the index is stale."""
+        manifest = searcher.index.manifest
+        return Readiness(
+            status="ready",
+            model=manifest.model,
+            sources=len(searcher.index.sources),
+            chunks=manifest.chunk_count,
+            built_at=manifest.built_at.isoformat(),
+            stale=request.app.state.stale,
+        )
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def demo_page() -> HTMLResponse:
+        return HTMLResponse(_static("index.html"))
+
+    @app.get("/widget.js", include_in_schema=False)
+    def widget() -> Response:
+        return Response(_static("widget.js"), media_type="application/javascript")
+
+
+def _static(name: str) -> str:
+    return files("qa").joinpath("static", name).read_text(encoding="utf-8")
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(QAError)
+    async def domain_error(_: Request, error: QAError) -> JSONResponse:
+        status, code = next(
+            (value for kind, value in ERROR_STATUS.items() if isinstance(error, kind)),
+            (500, "internal_error"),
+        )
+        return _error(status, code, str(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", _describe(error.errors()))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+        return _error(error.status_code, code.get(error.status_code, "http_error"), str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=error)
+        return _error(500, "internal_error", "internal error; the server log has the details")
+
+
+def _describe(errors: Any) -> str:
+    """One readable line from pydantic's error list: 'question: must not be blank; k: ...'."""
+    parts = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            message = f"malformed JSON ({error.get('ctx', {}).get('error', 'cannot parse')})"
+        parts.append(f"{'.'.join(location) or 'body'}: {message}")
+    return "; ".join(parts)
+
+
+def _error(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse(ErrorBody(error=code, detail=detail).model_dump(), status_code=status)

@@ -1,0 +1,196 @@
+"""The `qa` command: index, ask, serve, eval. Domain errors become one line and exit status 1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from qa.chunk import ChunkingConfig
+from qa.errors import IndexMissingError, QAError
+from qa.settings import Settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    overrides = {
+        "corpus_dir": getattr(args, "corpus", None),
+        "index_dir": getattr(args, "index_dir", None),
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+    }
+    try:
+        settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+        status: int = args.run(args, settings)
+    except QAError as error:
+        errors.print(f"qa: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+def run_model(_: argparse.Namespace, settings: Settings) -> int:
+    from qa.embed import resolve_model
+
+    console.print(f"model {settings.model} ready in {resolve_model(settings)}", markup=False)
+    return 0
+
+
+def run_index(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.index import build_index, read_manifest, save_index, stale_reasons
+    from qa.ingest import fingerprint, load_corpus
+
+    chunking = ChunkingConfig.from_settings(settings)
+    if args.if_stale:
+        try:
+            manifest = read_manifest(settings.index_dir)
+        except IndexMissingError:
+            manifest = None
+        if manifest and manifest.model == settings.model:
+            reasons = stale_reasons(manifest, fingerprint(settings.corpus_dir), chunking)
+            if not reasons:
+                console.print(f"index in {settings.index_dir} is up to date", markup=False)
+                return 0
+
+    from qa.embed import load_encoder
+
+    corpus = load_corpus(settings.corpus_dir)
+    for skipped in corpus.skipped:
+        errors.print(f"qa: skipped {skipped.name}: {skipped.reason}", markup=False)
+    encoder = load_encoder(settings)
+    index = build_index(corpus, encoder, chunking, progress=True)
+    save_index(index, settings.index_dir)
+    console.print(
+        f"indexed {len(corpus.documents)} files, {len(index.chunks)} passages "
+        f"({encoder.model_id}, {encoder.dimension} dimensions) into {settings.index_dir}",
+        markup=False,
+    )
+    return 0
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    searcher = _searcher(settings)
+    response = searcher.search(args.question, args.k, args.mode)
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    verdict = "" if response.answerable else "  (nothing clearly relevant: closest passages)"
+    console.print(f"[bold]{response.question}[/] [dim]lang={response.language} mode={response.mode}[/]{verdict}")
+    for passage in response.results:
+        text = passage.text
+        if passage.highlight:
+            start = passage.highlight.start - passage.start
+            end = passage.highlight.end - passage.start
+            text = f"{text[:start]}[reverse]{text[start:end]}[/reverse]{text[end:]}"
+        console.print(
+            f"\n[bold cyan]{passage.rank}.[/] [green]{passage.source}[/] "
+            f"[dim]score {passage.score:.3f} · chars {passage.start}-{passage.end}[/]"
+        )
+        console.print(text, highlight=False)
+    return 0
+
+
+def run_serve(_: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from qa.api import create_app
+    from qa.index import check_model, read_manifest
+
+    # Fail before the server starts, with one line, rather than in a traceback from lifespan.
+    check_model(read_manifest(settings.index_dir), settings.model, settings.index_dir)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.evaluate import evaluate, load_questions, print_report, write_trec
+
+    questions = load_questions(args.questions)
+    unanswerable = load_questions(args.unanswerable) if args.unanswerable else []
+    searcher = _searcher(settings)
+    modes = ["dense", "lexical", "hybrid"] if args.mode == "all" else [args.mode or settings.search_mode]
+    reports = [evaluate(searcher, questions, unanswerable, k=args.k, mode=mode, progress=not args.json) for mode in modes]
+    if args.trec_dir:
+        for report in reports:
+            write_trec(report, args.trec_dir)
+    if args.json:
+        payload: Any = reports[0].as_json() if len(reports) == 1 else {r.mode: r.as_json() for r in reports}
+        import json
+
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        print_report(reports, console)
+    return 0
+
+
+def _searcher(settings: Settings) -> Any:
+    from qa.embed import load_encoder
+    from qa.index import load_index
+    from qa.search import Searcher
+
+    index = load_index(settings.index_dir, settings.model)
+    return Searcher(index, load_encoder(settings), settings)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def folders(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--corpus", type=Path, help="corpus folder (QA_CORPUS_DIR)")
+        command.add_argument("--index-dir", type=Path, help="index folder (QA_INDEX_DIR)")
+
+    model = commands.add_parser("model", help="build the default embedding model if missing")
+    model.set_defaults(run=run_model)
+
+    index = commands.add_parser("index", help="build the index of the corpus")
+    folders(index)
+    index.add_argument("--if-stale", action="store_true", help="only if missing or out of date")
+    index.set_defaults(run=run_index)
+
+    modes = ["dense", "lexical", "hybrid"]
+    ask = commands.add_parser("ask", help="ask a question")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=_k, default=5, help="passages to return (1-50, default 5)")
+    ask.add_argument("--mode", choices=modes, help="retrieval mode (default: QA_SEARCH_MODE)")
+    ask.add_argument("--json", action="store_true", help="print the JSON response")
+    folders(ask)
+    ask.set_defaults(run=run_ask)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API and the widget")
+    serve.add_argument("--host", help="interface to listen on (QA_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (QA_PORT, default 8000)")
+    folders(serve)
+    serve.set_defaults(run=run_serve)
+
+    evaluate = commands.add_parser("eval", help="measure retrieval on a question set")
+    evaluate.add_argument("questions", type=Path, help="question set (JSON Lines)")
+    evaluate.add_argument("--unanswerable", type=Path, help="questions the corpus cannot answer")
+    evaluate.add_argument("--k", type=_k, default=10, help="depth of the rankings (default 10)")
+    evaluate.add_argument("--mode", choices=[*modes, "all"], help="retrieval mode, or all three")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument("--trec-dir", type=Path, help="also write TREC run and qrels files here")
+    folders(evaluate)
+    evaluate.set_defaults(run=run_eval)
+    return parser
+
+
+def _k(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if not 1 <= number <= 50:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 50 (got {value!r})")
+    return number
+
+
+if __name__ == "__main__":
+    sys.exit(main())

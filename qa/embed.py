@@ -1,0 +1,112 @@
+"""Turn text into normalised vectors. The only module that imports sentence-transformers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qa.convert import ensure_default_model
+from qa.errors import ModelError
+from qa.settings import DEFAULT_MODEL, Settings
+
+Vectors = NDArray[np.float32]
+
+
+class Encoder(Protocol):
+    """What the pipeline needs from an embedding model."""
+
+    model_id: str
+    dimension: int
+
+    def count_tokens(self, text: str) -> int:
+        """Model tokens in `text`, without special tokens."""
+        ...
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Unit vectors of questions, query prompt applied."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        """Unit vectors of passages, passage prompt applied."""
+        ...
+
+
+class SentenceTransformerEncoder:
+    """An `Encoder` backed by a sentence-transformers model on the CPU."""
+
+    def __init__(
+        self,
+        model_id: str,
+        location: str,
+        *,
+        query_prompt: str,
+        passage_prompt: str,
+        batch_size: int = 32,
+        local_only: bool = False,
+    ) -> None:
+        from sentence_transformers import SentenceTransformer  # heavy: import on first load only
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # one "Loading weights" bar per start is noise
+
+        try:
+            self._model = SentenceTransformer(
+                location, device="cpu", local_files_only=local_only
+            )
+        except Exception as error:  # the library raises many kinds (OSError, ValueError, ...)
+            raise ModelError(f"cannot load embedding model {location!r}: {error}") from error
+        self.model_id = model_id
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ModelError(f"model {model_id!r} does not say its embedding dimension")
+        self.dimension = int(dimension)
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        self.batch_size = batch_size
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._encode(texts, self.query_prompt, progress=False)
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        return self._encode(texts, self.passage_prompt, progress=progress)
+
+    def _encode(self, texts: Sequence[str], prompt: str, *, progress: bool) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            prompt=prompt,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def resolve_model(settings: Settings) -> str:
+    """Where the model of the settings loads from: the generated default, a folder or a hub name."""
+    if settings.model == DEFAULT_MODEL:
+        return str(ensure_default_model(settings.model_cache_dir))
+    return settings.model
+
+
+def load_encoder(settings: Settings) -> SentenceTransformerEncoder:
+    """The encoder of the settings, built from the bundled weights first if it is the default."""
+    location = resolve_model(settings)
+    return SentenceTransformerEncoder(
+        settings.model,
+        location,
+        # A local folder must never send the library to the (unreachable) model hub.
+        local_only=Path(location).is_dir(),
+        query_prompt=settings.query_prompt,
+        passage_prompt=settings.passage_prompt,
+        batch_size=settings.embed_batch_size,
+    )

@@ -1,0 +1,57 @@
+"""Domain errors. They know nothing of HTTP or of the CLI; `api.py` and `cli.py` map them once.
+
+    QAError
+    ├── InvalidQueryError        a question or parameter the service cannot accept
+    ├── SourceNotFoundError      a source file name that is not in the index
+    ├── CorpusError              the corpus folder is missing or holds no readable article
+    ├── ModelError               the embedding model cannot be built or loaded
+    └── IndexError_              base of the index problems below
+        ├── IndexMissingError    no index has been built in the index folder
+        ├── IndexMismatchError   the index was built with another model or chunking
+        └── IndexCorruptError    the index files cannot be read
+    QuestionSetError             (a QAError) a question-set file that cannot be read
+"""
+
+
+class QAError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class InvalidQueryError(QAError):
+    """A question or a search parameter is not acceptable."""
+
+
+class SourceNotFoundError(QAError):
+    """A source file name that the index does not hold."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown source {name!r}; GET /sources lists the indexed files")
+        self.name = name
+
+
+class CorpusError(QAError):
+    """The corpus folder is missing or holds no readable article."""
+
+
+class ModelError(QAError):
+    """The embedding model cannot be built or loaded."""
+
+
+class IndexError_(QAError):  # noqa: N801 - trailing underscore avoids shadowing builtins.IndexError
+    """Base of the problems with a built index."""
+
+
+class IndexMissingError(IndexError_):
+    """No index has been built in the index folder."""
+
+
+class IndexMismatchError(IndexError_):
+    """The index was built with settings (model, chunking) other than the current ones."""
+
+
+class IndexCorruptError(IndexError_):
+    """The index files exist but cannot be read."""
+
+
+class QuestionSetError(QAError):
+    """A question-set file that cannot be read."""

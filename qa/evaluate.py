@@ -1,0 +1,257 @@
+"""Measure retrieval on a fixed question set: ranking metrics (ranx), answer hits, answerability."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+from qa.errors import QuestionSetError
+from qa.search import Passage, Searcher, detect_language
+from qa.settings import SearchMode
+
+RANKING_METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+ANSWER_METRICS = ("answer@1", "answer@5")
+METRICS = RANKING_METRICS + ANSWER_METRICS
+
+
+class Question(BaseModel):
+    """One line of a question set (JSON Lines)."""
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    relevant: list[str] = Field(default_factory=list, description="Every file that answers it.")
+    answers: list[str] = Field(
+        default_factory=list, description="A passage answers if it contains one of these."
+    )
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the service answered to one question."""
+
+    question: Question
+    language: str
+    sources: list[str]  # ranked source files, first occurrence of each
+    answer_rank: int | None  # rank of the first passage that answers, if any
+    top_score: float
+    flagged_answerable: bool
+    top_passages: list[Passage]
+
+    @property
+    def expected_answerable(self) -> bool:
+        return bool(self.question.relevant)
+
+    def hit_at(self, depth: int) -> bool:
+        return bool(set(self.sources[:depth]) & set(self.question.relevant))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.question.id,
+            "question": self.question.question,
+            "lang": self.language,
+            "relevant": self.question.relevant,
+            "sources": self.sources,
+            "answer_rank": self.answer_rank,
+            "top_score": round(self.top_score, 4),
+            "answerable": self.flagged_answerable,
+            "expected_answerable": self.expected_answerable,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    mode: SearchMode
+    k: int
+    metrics: dict[str, float]
+    by_language: dict[str, dict[str, float]]
+    outcomes: list[Outcome]  # answerable questions
+    unanswerable: list[Outcome]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **{name: round(value, 4) for name, value in self.metrics.items()},
+            "questions": [o.as_json() for o in self.outcomes + self.unanswerable],
+        }
+
+    @property
+    def misses_at_5(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.hit_at(5)]
+
+    @property
+    def answerability(self) -> tuple[int, int, int, int]:
+        """(answerable flagged answerable, answerable, unanswerable flagged not, unanswerable)."""
+        right = sum(o.flagged_answerable for o in self.outcomes)
+        refused = sum(not o.flagged_answerable for o in self.unanswerable)
+        return right, len(self.outcomes), refused, len(self.unanswerable)
+
+
+def load_questions(path: Path) -> list[Question]:
+    """A question set; any bad line is an error naming the file and the line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise QuestionSetError(f"cannot read question set {path}: {error}") from error
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            questions.append(Question.model_validate_json(line))
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "line"
+            raise QuestionSetError(f"{path}:{number}: {where}: {first['msg']}") from error
+    ids = [q.id for q in questions]
+    if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
+        raise QuestionSetError(f"{path}: duplicate ids {', '.join(duplicates)}")
+    if not questions:
+        raise QuestionSetError(f"{path}: no question")
+    return questions
+
+
+def contains_answer(text: str, answers: Sequence[str]) -> bool:
+    """True if one of the answers occurs in the text, ignoring case and spacing."""
+    haystack = _fold(text)
+    return any(_fold(answer) in haystack for answer in answers if answer.strip())
+
+
+def ask(searcher: Searcher, question: Question, k: int, mode: SearchMode) -> Outcome:
+    response = searcher.search(question.question, k=k, mode=mode)
+    sources = list(dict.fromkeys(p.source for p in response.results))
+    answer_rank = next(
+        (
+            p.rank
+            for p in response.results
+            if p.source in question.relevant and contains_answer(p.text, question.answers)
+        ),
+        None,
+    )
+    return Outcome(
+        question=question,
+        language=question.lang or detect_language(question.question),
+        sources=sources,
+        answer_rank=answer_rank,
+        top_score=response.results[0].score if response.results else 0.0,
+        flagged_answerable=response.answerable,
+        top_passages=response.results[:3],
+    )
+
+
+def score(outcomes: Sequence[Outcome], k: int) -> dict[str, float]:
+    """Document-level ranking metrics from ranx, and passage-level answer hits."""
+    from ranx import Qrels, Run, evaluate  # numba compiles on import: only when evaluating
+
+    qrels = Qrels({o.question.id: dict.fromkeys(o.question.relevant, 1) for o in outcomes})
+    run = Run(
+        {o.question.id: {s: float(k - rank) for rank, s in enumerate(o.sources)} for o in outcomes}
+    )
+    ranking = evaluate(qrels, run, list(RANKING_METRICS), make_comparable=True)
+    metrics = {name: float(ranking[name]) for name in RANKING_METRICS}
+    for depth in (1, 5):
+        hits = [o.answer_rank is not None and o.answer_rank <= depth for o in outcomes]
+        metrics[f"answer@{depth}"] = sum(hits) / len(hits)
+    return metrics
+
+
+def evaluate(
+    searcher: Searcher,
+    questions: Sequence[Question],
+    unanswerable: Sequence[Question] = (),
+    *,
+    k: int = 10,
+    mode: SearchMode = "hybrid",
+    progress: bool = False,
+) -> Report:
+    """Ask every question and score the answers."""
+    answerable = [q for q in questions if q.relevant]
+    unanswerable = [*unanswerable, *(q for q in questions if not q.relevant)]
+    everything = [*answerable, *unanswerable]
+    asked = track(everything, description=f"{mode:>7}", transient=True) if progress else everything
+    outcomes = [ask(searcher, question, max(k, 5), mode) for question in asked]
+    answered, refused = outcomes[: len(answerable)], outcomes[len(answerable) :]
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in answered:
+        groups[outcome.language].append(outcome)
+    return Report(
+        mode=mode,
+        k=k,
+        metrics=score(answered, k),
+        by_language={lang: score(group, k) for lang, group in sorted(groups.items())},
+        outcomes=answered,
+        unanswerable=refused,
+    )
+
+
+def write_trec(report: Report, folder: Path) -> None:
+    """The run and the qrels in TREC format, for trec_eval or ir-measures."""
+    from ranx import Qrels, Run
+
+    folder.mkdir(parents=True, exist_ok=True)
+    outcomes = report.outcomes
+    Qrels({o.question.id: dict.fromkeys(o.question.relevant, 1) for o in outcomes}).save(
+        str(folder / "qrels.trec")
+    )
+    Run(
+        {o.question.id: {s: float(report.k - r) for r, s in enumerate(o.sources)} for o in outcomes},
+        name=report.mode,
+    ).save(str(folder / f"run-{report.mode}.trec"))
+
+
+def print_report(reports: Sequence[Report], console: Console) -> None:
+    """Metric tables (overall and per language), answerability, and the misses."""
+    overall = Table(title="Retrieval (documents: recall, MRR, nDCG; passages: answer)")
+    overall.add_column("mode")
+    for name in METRICS:
+        overall.add_column(name, justify="right")
+    overall.add_column("answerable ok", justify="right")
+    overall.add_column("unanswerable ok", justify="right")
+    for report in reports:
+        right, total, refused, unanswerable = report.answerability
+        overall.add_row(
+            report.mode,
+            *(f"{report.metrics[name]:.1%}" for name in METRICS),
+            f"{right}/{total}",
+            f"{refused}/{unanswerable}",
+        )
+    console.print(overall)
+    for report in reports:
+        languages = Table(title=f"By question language ({report.mode})")
+        languages.add_column("lang")
+        languages.add_column("n", justify="right")
+        for name in METRICS:
+            languages.add_column(name, justify="right")
+        counts = defaultdict(int)
+        for outcome in report.outcomes:
+            counts[outcome.language] += 1
+        for lang, metrics in report.by_language.items():
+            languages.add_row(lang, str(counts[lang]), *(f"{metrics[n]:.1%}" for n in METRICS))
+        console.print(languages)
+        misses = report.misses_at_5
+        if not misses:
+            console.print(f"[green]{report.mode}: every question finds a relevant file in its top 5[/]")
+            continue
+        table = Table(title=f"Questions missed at 5 ({report.mode})")
+        for column in ("id", "question", "relevant", "top-3 sources"):
+            table.add_column(column)
+        for outcome in misses:
+            table.add_row(
+                outcome.question.id,
+                outcome.question.question,
+                ", ".join(outcome.question.relevant),
+                ", ".join(outcome.sources[:3]),
+            )
+        console.print(table)
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).casefold().strip()

@@ -1,0 +1,237 @@
+"""The built index: a folder of plain files, saved and loaded whole. The only module that imports faiss.
+
+    manifest.json   what was built, from what, how (written last: no manifest, no index)
+    sources.jsonl   each indexed article: name, title, original text, hash
+    chunks.jsonl    each passage with its offsets and sentence offsets
+    dense.faiss     inner-product index over the passages' unit vectors
+    sentences.npy   unit vectors of every passage sentence, in chunk order (for highlights)
+    lexical/        the BM25 index (bm25s format)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import faiss
+import numpy as np
+from pydantic import BaseModel, Field, ValidationError
+
+from qa.chunk import Chunk, ChunkingConfig, chunk_document
+from qa.embed import Encoder, Vectors
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from qa.ingest import Corpus
+from qa.lexical import LexicalIndex
+
+INDEX_FORMAT = 1
+MANIFEST = "manifest.json"
+SOURCES = "sources.jsonl"
+CHUNKS = "chunks.jsonl"
+DENSE = "dense.faiss"
+SENTENCES = "sentences.npy"
+LEXICAL = "lexical"
+
+Record = TypeVar("Record", bound=BaseModel)
+
+
+class Manifest(BaseModel):
+    """What an index was built from and how; checked against the settings on load."""
+
+    format: int = INDEX_FORMAT
+    model: str
+    dimension: int
+    query_prompt: str
+    chunking: ChunkingConfig
+    corpus: dict[str, str] = Field(description="Indexed file name -> SHA-256 of its bytes.")
+    skipped: dict[str, str] = Field(description="Corpus file name -> why it was not indexed.")
+    chunk_count: int
+    built_at: datetime
+
+
+class Source(BaseModel):
+    """An indexed article, as `GET /sources/{name}` shows it."""
+
+    name: str
+    title: str
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    position: int
+    score: float
+
+
+@dataclass
+class Index:
+    """Everything a search needs, in memory."""
+
+    manifest: Manifest
+    sources: dict[str, Source]
+    chunks: list[Chunk]
+    dense: faiss.IndexFlatIP
+    sentence_vectors: Vectors
+    sentence_rows: list[range]  # chunk position -> its rows in `sentence_vectors`
+    lexical: LexicalIndex
+
+    def search_dense(self, query: Vectors, k: int) -> list[DenseHit]:
+        """The `k` passages nearest to the query vector, by cosine, best first."""
+        scores, positions = self.dense.search(query.reshape(1, -1), min(k, self.dense.ntotal))
+        return [
+            DenseHit(int(p), float(s)) for p, s in zip(positions[0], scores[0], strict=True) if p >= 0
+        ]
+
+    def dense_scores(self, query: Vectors, positions: Sequence[int]) -> list[float]:
+        """Cosine of the query with each given passage."""
+        return [float(self.dense.reconstruct(int(p)) @ query) for p in positions]
+
+    def sentence_scores(self, query: Vectors, position: int) -> Vectors:
+        """Cosine of the query with each sentence of one passage."""
+        rows = self.sentence_rows[position]
+        return self.sentence_vectors[rows.start : rows.stop] @ query
+
+
+def build_index(
+    corpus: Corpus, encoder: Encoder, chunking: ChunkingConfig, *, progress: bool = False
+) -> Index:
+    """Chunk, embed and index a corpus."""
+    chunks = [
+        chunk
+        for document in corpus.documents
+        for chunk in chunk_document(document, encoder.count_tokens, chunking)
+    ]
+    texts = [chunk.match_text for chunk in chunks]
+    vectors = encoder.embed_passages(texts, progress=progress)
+    sentences = [chunk.text_of(span) for chunk in chunks for span in chunk.sentences]
+    sentence_vectors = encoder.embed_passages(sentences, progress=progress)
+    dense = faiss.IndexFlatIP(encoder.dimension)
+    dense.add(vectors)
+    manifest = Manifest(
+        model=encoder.model_id,
+        dimension=encoder.dimension,
+        query_prompt=getattr(encoder, "query_prompt", ""),
+        chunking=chunking,
+        corpus={document.name: document.sha256 for document in corpus.documents},
+        skipped={skipped.name: skipped.reason for skipped in corpus.skipped},
+        chunk_count=len(chunks),
+        built_at=datetime.now(UTC),
+    )
+    sources = {
+        document.name: Source(
+            name=document.name, title=document.title, text=document.text, sha256=document.sha256
+        )
+        for document in corpus.documents
+    }
+    return Index(
+        manifest=manifest,
+        sources=sources,
+        chunks=chunks,
+        dense=dense,
+        sentence_vectors=sentence_vectors,
+        sentence_rows=list(_sentence_rows(chunks)),
+        lexical=LexicalIndex.build(texts),
+    )
+
+
+def save_index(index: Index, folder: Path) -> None:
+    """Write the index files; the manifest goes last so a half-written index has none."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
+    _write_jsonl(folder / SOURCES, index.sources.values())
+    _write_jsonl(folder / CHUNKS, index.chunks)
+    faiss.write_index(index.dense, str(folder / DENSE))
+    np.save(folder / SENTENCES, index.sentence_vectors)
+    index.lexical.save(folder / LEXICAL)
+    (folder / MANIFEST).write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """The manifest of the index in `folder`."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise IndexMissingError(f"no index in {folder}: run `qa index` (or `make index`) first")
+    try:
+        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, UnicodeDecodeError) as error:
+        raise IndexCorruptError(f"unreadable manifest {path}: rebuild with `qa index`") from error
+
+
+def check_model(manifest: Manifest, model: str, folder: Path) -> None:
+    """Vectors from another model are meaningless to this one: refuse them."""
+    if manifest.model != model:
+        raise IndexMismatchError(
+            f"the index in {folder} was built with model {manifest.model!r} but the "
+            f"configured model is {model!r}: rebuild it with `qa index --index-dir {folder}`"
+        )
+
+
+def stale_reasons(manifest: Manifest, corpus: dict[str, str], chunking: ChunkingConfig) -> list[str]:
+    """Why the index no longer matches the corpus fingerprint and chunking settings."""
+    indexed = manifest.corpus.keys() | manifest.skipped.keys()
+    reasons = [f"new file {name}" for name in sorted(corpus.keys() - indexed)]
+    reasons += [f"removed file {name}" for name in sorted(indexed - corpus.keys())]
+    reasons += [
+        f"changed file {name}"
+        for name in sorted(manifest.corpus.keys() & corpus.keys())
+        if manifest.corpus[name] != corpus[name]
+    ]
+    if manifest.chunking != chunking:
+        reasons.append("chunking settings changed")
+    return reasons
+
+
+def load_index(folder: Path, model: str) -> Index:
+    """Load the index in `folder`, refusing one built with another model."""
+    manifest = read_manifest(folder)
+    check_model(manifest, model, folder)
+    if manifest.format != INDEX_FORMAT:
+        raise IndexMismatchError(
+            f"the index in {folder} has format {manifest.format}, this version reads "
+            f"{INDEX_FORMAT}: rebuild it with `qa index --index-dir {folder}`"
+        )
+    try:
+        sources = {s.name: s for s in _read_jsonl(folder / SOURCES, Source)}
+        chunks = list(_read_jsonl(folder / CHUNKS, Chunk))
+        dense = faiss.read_index(str(folder / DENSE))
+        sentence_vectors = np.load(folder / SENTENCES)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise IndexCorruptError(f"cannot read the index in {folder}: {error}") from error
+    sentence_rows = list(_sentence_rows(chunks))
+    if (
+        dense.ntotal != len(chunks)
+        or dense.d != manifest.dimension
+        or len(sentence_vectors) != (sentence_rows[-1].stop if sentence_rows else 0)
+    ):
+        raise IndexCorruptError(f"the index files in {folder} disagree: rebuild with `qa index`")
+    return Index(
+        manifest=manifest,
+        sources=sources,
+        chunks=chunks,
+        dense=dense,
+        sentence_vectors=sentence_vectors,
+        sentence_rows=sentence_rows,
+        lexical=LexicalIndex.load(folder / LEXICAL, len(chunks)),
+    )
+
+
+def _sentence_rows(chunks: Sequence[Chunk]) -> Iterator[range]:
+    row = 0
+    for chunk in chunks:
+        yield range(row, row + len(chunk.sentences))
+        row += len(chunk.sentences)
+
+
+def _write_jsonl(path: Path, records: Iterator[BaseModel] | Sequence[BaseModel]) -> None:
+    with path.open("w", encoding="utf-8") as file:
+        for record in records:
+            file.write(record.model_dump_json() + "\n")
+
+
+def _read_jsonl(path: Path, model: type[Record]) -> Iterator[Record]:
+    with path.open(encoding="utf-8") as file:
+        for line in file:
+            yield model.model_validate_json(line)

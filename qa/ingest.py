@@ -1,0 +1,209 @@
+"""Read a corpus folder: decode each article, find its content blocks, drop boilerplate lines.
+
+The original text is kept as it is (minus a UTF-8 byte-order mark) so that every offset stored
+downstream indexes straight into what `GET /sources/{name}` shows. Normalisation for matching
+(CRLF, Unicode NFC) is applied to copies with `normalize`, never to the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from qa.errors import CorpusError
+
+BlockKind = Literal["heading", "paragraph"]
+
+# A heading is a short line that does not end like a sentence; headlines may end with "?".
+HEADING_MAX_WORDS = 16
+HEADING_MAX_CHARS = 140
+_SENTENCE_END = tuple(".!…;,:")
+
+# Boilerplate found on French (and English) news sites, whatever the site: navigation labels,
+# calls to subscribe or follow, sharing prompts, image credits. Only short lines are tested,
+# so an article sentence that happens to mention a newsletter is kept.
+BOILERPLATE_MAX_WORDS = 25
+_BOILERPLATE = re.compile(
+    r"""
+    ^(?:à\s+lire\s+(?:aussi|également|ensuite)|lire\s+(?:aussi|également|ensuite|la\s+suite|plus)
+       |voir\s+aussi|sur\s+le\s+même\s+sujet|read\s+(?:more|next|also)|related)\b
+    | \b(?:abonnez-vous|inscrivez-vous|s['’]abonner|s['’]inscrire|subscribe|newsletter|sign\s+up)\b
+    | ^(?:suivez|retrouvez|rejoignez)(?:-nous)?\b.*\b(?:sur|on)\b
+    | \b(?:partagez|partager)\s+(?:cet|l['’])\s*article\b | ^(?:share|partager)\b
+    | \bcliquez\s+ici\b | \bclick\s+here\b | \btéléchargez\s+(?:notre|l['’]application)\b
+    | ^(?:image|photo|illustration|crédits?|credits?|source\s+image|vidéo)s?\b
+       \s*(?:[:\-–—/]|par|by|de|via|\(|©)
+    | ^© | \bvia\s+(?:shutterstock|getty|istock|unsplash|afp|reuters)\b
+    | ^(?:publicité|advertisement|sponsorisé|sponsored)\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# A line of one word ("Plus", "Partager", "Publicité") or with no letter or digit at all.
+_LONE_WORD = re.compile(r"^\W*\w[\w’'-]*\W*$")
+_HAS_WORD = re.compile(r"\w")
+# Leading list markers are layout, not content.
+_BULLET = re.compile(r"^(?:[•·▪‣◦*–—-]|\d{1,2}[.)])\s+")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A kept line of an article: `text[start:end]` of its document, stripped."""
+
+    start: int
+    end: int
+    kind: BlockKind
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its original text, its kept blocks in order, and the hash of its bytes."""
+
+    name: str
+    text: str
+    blocks: tuple[Block, ...]
+    sha256: str
+
+    @property
+    def headline(self) -> str | None:
+        """The first line when it is a heading (the article's title), else None."""
+        first = self.blocks[0] if self.blocks else None
+        return self.block_text(first) if first and first.kind == "heading" else None
+
+    @property
+    def title(self) -> str:
+        """The headline, else the start of the first paragraph, else the file name."""
+        if self.headline:
+            return self.headline
+        if self.blocks:
+            return shorten(self.block_text(self.blocks[0]), 100)
+        return self.name
+
+    def block_text(self, block: Block) -> str:
+        return self.text[block.start : block.end]
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A corpus file that could not be used, and why."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Corpus:
+    documents: tuple[Document, ...]
+    skipped: tuple[SkippedFile, ...]
+
+
+def normalize(text: str) -> str:
+    """The form used for matching: NFC, no CR, no byte-order mark."""
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n")).lstrip(
+        "\ufeff"
+    )
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, with an ellipsis if cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The `*.txt` files of a corpus folder, sorted by name."""
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {corpus_dir}")
+    return sorted(path for path in corpus_dir.glob("*.txt") if path.is_file())
+
+
+def fingerprint(corpus_dir: Path) -> dict[str, str]:
+    """Name -> SHA-256 of every corpus file, to tell whether an index is stale."""
+    return {path.name: _sha256(path.read_bytes()) for path in corpus_files(corpus_dir)}
+
+
+def load_corpus(corpus_dir: Path) -> Corpus:
+    """Every readable article of the folder; unreadable or empty files are listed as skipped."""
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    for path in corpus_files(corpus_dir):
+        try:
+            document = parse_document(path.name, path.read_bytes())
+        except (OSError, CorpusError) as error:
+            skipped.append(SkippedFile(path.name, str(error)))
+            continue
+        documents.append(document)
+    if not documents:
+        detail = "; ".join(f"{s.name}: {s.reason}" for s in skipped) or "no *.txt file"
+        raise CorpusError(f"no readable article in {corpus_dir} ({detail})")
+    return Corpus(tuple(documents), tuple(skipped))
+
+
+def parse_document(name: str, data: bytes) -> Document:
+    """Decode an article (UTF-8) and find its content blocks."""
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise CorpusError(f"not valid UTF-8 (byte {error.start})") from error
+    blocks = tuple(find_blocks(text))
+    if not blocks:
+        raise CorpusError("no content line")
+    return Document(name=name, text=text, blocks=blocks, sha256=_sha256(data))
+
+
+def find_blocks(text: str) -> list[Block]:
+    """The content lines of `text`, each classified as heading or paragraph."""
+    blocks: list[Block] = []
+    for line in re.finditer(r"[^\r\n]+", text):
+        start, end = _strip_span(text, line.start(), line.end())
+        bullet = _BULLET.match(text, start, end)
+        if bullet:
+            start = bullet.end()
+        content = text[start:end]
+        if start >= end or is_boilerplate(content):
+            continue
+        blocks.append(Block(start, end, "heading" if is_heading(content) else "paragraph"))
+    # A heading that heads nothing (last line) is a trailer such as a source name.
+    while blocks and blocks[-1].kind == "heading":
+        blocks.pop()
+    return blocks
+
+
+def is_boilerplate(line: str) -> bool:
+    """True for a line that carries no article content."""
+    line = normalize(line).strip()
+    words = line.split()
+    if not _HAS_WORD.search(line) or _LONE_WORD.match(line):
+        return True
+    if len(words) > BOILERPLATE_MAX_WORDS:
+        return False
+    # A short label ending with a colon introduces a link list ("Lire ensuite :", "Sources :").
+    if line.endswith(":") and len(words) <= 5:
+        return True
+    return bool(_BOILERPLATE.search(line))
+
+
+def is_heading(line: str) -> bool:
+    """True for a short line that does not end like a sentence."""
+    line = line.rstrip("  \t")
+    return (
+        len(line) <= HEADING_MAX_CHARS
+        and len(line.split()) <= HEADING_MAX_WORDS
+        and not line.endswith(_SENTENCE_END)
+    )
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -1,0 +1,162 @@
+"""Answer a question with the best passages: dense, lexical or hybrid (reciprocal-rank fusion).
+
+Every result carries its cosine similarity to the question (whatever ranked it), its place in
+the source file, and the sentence of it that best answers the question. The response says
+whether anything relevant was found at all (`answerable`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from langdetect import DetectorFactory, LangDetectException, detect_langs
+from pydantic import BaseModel, Field
+
+from qa.embed import Encoder
+from qa.errors import InvalidQueryError
+from qa.index import Index
+from qa.lexical import term_overlap
+from qa.settings import SearchMode, Settings
+
+MAX_QUESTION_CHARS = 2000
+MAX_K = 50
+DEFAULT_K = 5
+# Each retriever proposes this many candidates to the fusion; ranks below it add little.
+CANDIDATES = 100
+# A langdetect guess below this probability is reported as "unknown".
+LANGUAGE_MIN_PROBABILITY = 0.7
+# Weight of shared terms when picking the highlight sentence: breaks near-ties in cosine.
+HIGHLIGHT_TERM_WEIGHT = 0.1
+
+DetectorFactory.seed = 0  # langdetect is random by default: same question, same language
+
+
+class Highlight(BaseModel):
+    """The best-answering sentence of a passage: offsets in the source file."""
+
+    start: int
+    end: int
+
+
+class Passage(BaseModel):
+    rank: int = Field(description="1 for the best passage.")
+    score: float = Field(description="Cosine similarity between question and passage.")
+    source: str = Field(description="File name of the article.")
+    title: str = Field(description="Title of the article.")
+    chunk_id: str
+    start: int = Field(description="Offset of the passage in the source text.")
+    end: int = Field(description="`source_text[start:end] == text`.")
+    text: str
+    highlight: Highlight | None
+
+
+class SearchResponse(BaseModel):
+    question: str
+    language: str = Field(description="ISO 639-1 code of the question, or 'unknown'.")
+    mode: SearchMode
+    answerable: bool = Field(description="False when no passage looks relevant.")
+    results: list[Passage]
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 code of `text`, or "unknown" when langdetect cannot tell."""
+    try:
+        guesses = detect_langs(text)
+    except LangDetectException:
+        return "unknown"
+    best = guesses[0] if guesses else None
+    return str(best.lang) if best and best.prob >= LANGUAGE_MIN_PROBABILITY else "unknown"
+
+
+def reciprocal_rank_fusion(rankings: Iterable[Sequence[int]], k: int) -> list[int]:
+    """Items ordered by the sum over rankings of 1 / (k + rank); ties keep first-seen order."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores, key=lambda item: -scores[item])
+
+
+def validate_query(question: str, k: int) -> str:
+    """The question stripped, or InvalidQueryError saying what is wrong."""
+    question = question.strip()
+    if not question:
+        raise InvalidQueryError("question: must not be blank")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidQueryError(
+            f"question: at most {MAX_QUESTION_CHARS} characters (got {len(question)})"
+        )
+    if not 1 <= k <= MAX_K:
+        raise InvalidQueryError(f"k: must be between 1 and {MAX_K} (got {k})")
+    return question
+
+
+class Searcher:
+    """Searches one loaded index with one encoder."""
+
+    def __init__(self, index: Index, encoder: Encoder, settings: Settings) -> None:
+        self.index = index
+        self.encoder = encoder
+        self.default_mode: SearchMode = settings.search_mode
+        self.rrf_k = settings.rrf_k
+        self.answerable_threshold = settings.answerable_threshold
+
+    def search(
+        self, question: str, k: int = DEFAULT_K, mode: SearchMode | None = None
+    ) -> SearchResponse:
+        question = validate_query(question, k)
+        mode = mode or self.default_mode
+        query = self.encoder.embed_queries([question])[0]
+        positions = self._rank(question, query, mode)[:k]
+        scores = self.index.dense_scores(query, positions)
+        best_dense = self.index.search_dense(query, 1)
+        return SearchResponse(
+            question=question,
+            language=detect_language(question),
+            mode=mode,
+            answerable=bool(best_dense) and best_dense[0].score >= self.answerable_threshold,
+            results=[
+                self._passage(question, query, position, rank, score)
+                for rank, (position, score) in enumerate(zip(positions, scores, strict=True), 1)
+            ],
+        )
+
+    def _rank(self, question: str, query: np.ndarray, mode: SearchMode) -> list[int]:
+        dense = [hit.position for hit in self.index.search_dense(query, CANDIDATES)]
+        if mode == "dense":
+            return dense
+        lexical = [hit.position for hit in self.index.lexical.search(question, CANDIDATES)]
+        if mode == "lexical":
+            # Passages sharing no term with the question follow, in dense order, so that
+            # k results are always returned.
+            found = set(lexical)
+            return lexical + [p for p in dense if p not in found]
+        return reciprocal_rank_fusion([dense, lexical], self.rrf_k)
+
+    def _passage(
+        self, question: str, query: np.ndarray, position: int, rank: int, score: float
+    ) -> Passage:
+        chunk = self.index.chunks[position]
+        return Passage(
+            rank=rank,
+            score=round(score, 4),
+            source=chunk.source,
+            title=self.index.sources[chunk.source].title,
+            chunk_id=chunk.chunk_id,
+            start=chunk.start,
+            end=chunk.end,
+            text=chunk.text,
+            highlight=self._highlight(question, query, position),
+        )
+
+    def _highlight(self, question: str, query: np.ndarray, position: int) -> Highlight | None:
+        chunk = self.index.chunks[position]
+        if not chunk.sentences:
+            return None
+        sentences = [chunk.text_of(span) for span in chunk.sentences]
+        scores = self.index.sentence_scores(query, position) + HIGHLIGHT_TERM_WEIGHT * (
+            term_overlap(question, sentences)
+        )
+        start, end = chunk.sentences[int(np.argmax(scores))]
+        return Highlight(start=start, end=end)

