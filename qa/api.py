@@ -16,16 +16,16 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.exceptions import HTTPException
 
 from qa import __version__
+from qa.chunk import ChunkingConfig
 from qa.embed import load_encoder
 from qa.errors import (
     CorpusError,
-    IndexError_,
+    IndexUnavailableError,
     InvalidQueryError,
     ModelError,
     QAError,
     SourceNotFoundError,
 )
-from qa.chunk import ChunkingConfig
 from qa.index import Manifest, Source, load_index, stale_reasons
 from qa.ingest import fingerprint
 from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
@@ -37,16 +37,20 @@ log = logging.getLogger("qa.api")
 ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     InvalidQueryError: (422, "invalid_request"),
     SourceNotFoundError: (404, "unknown_source"),
-    IndexError_: (503, "index_unavailable"),
+    IndexUnavailableError: (503, "index_unavailable"),
     ModelError: (503, "model_unavailable"),
     CorpusError: (503, "corpus_unavailable"),
 }
 
 
 class SearchRequest(BaseModel):
-    question: str = Field(max_length=MAX_QUESTION_CHARS, examples=["Quelle puce ByteDance développe-t-il ?"])
+    question: str = Field(
+        max_length=MAX_QUESTION_CHARS, examples=["Quelle puce ByteDance développe-t-il ?"]
+    )
     k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description="Number of passages to return.")
-    mode: SearchMode | None = Field(None, description="Retrieval mode; the service default if absent.")
+    mode: SearchMode | None = Field(
+        None, description="Retrieval mode; the service default if absent."
+    )
 
     @field_validator("question")
     @classmethod
@@ -77,13 +81,15 @@ class Readiness(BaseModel):
     sources: int
     chunks: int
     built_at: str
-    stale: list[str] = Field(description="Why the index no longer matches the corpus, if it does not.")
+    stale: list[str] = Field(
+        description="Why the index no longer matches the corpus, if it does not."
+    )
 
 
 def get_searcher(request: Request) -> Searcher:
     searcher: Searcher | None = getattr(request.app.state, "searcher", None)
     if searcher is None:
-        raise IndexError_("the service is still loading its model and index")
+        raise IndexUnavailableError("the service is still loading its model and index")
     return searcher
 
 
@@ -93,7 +99,9 @@ SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 def require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
-        raise HTTPException(415, f"Content-Type must be application/json (got {content_type or 'none'!r})")
+        raise HTTPException(
+            415, f"Content-Type must be application/json (got {content_type or 'none'!r})"
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -107,7 +115,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.searcher = Searcher(index, encoder, settings)
         app.state.stale = _stale(settings, index.manifest)
         if app.state.stale:
-            log.warning("the index is stale (%s): rebuild it with `qa index`", "; ".join(app.state.stale))
+            log.warning(
+                "the index is stale (%s): rebuild it with `qa index`", "; ".join(app.state.stale)
+            )
         yield
         app.state.searcher = None
 
@@ -222,7 +232,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
-        return _error(error.status_code, code.get(error.status_code, "http_error"), str(error.detail))
+        return _error(
+            error.status_code, code.get(error.status_code, "http_error"), str(error.detail)
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -25,11 +25,11 @@ SPECIAL_TOKENS = 2
 # Words that end with a period without ending the sentence (French and English newswire).
 ABBREVIATIONS = frozenset(
     """
-    m mm mme mmes mlle mlles mgr dr drs pr prs st ste sts stes
-    cf pp vol art av bd boul fig éd ed env chap n° tél hab
-    janv févr fév avr juil oct nov déc jan feb mar apr jun jul aug sep dec
-    mr mrs ms jr sr vs al inc ltd corp co gén col cdt lt sgt
-    """.split()
+    m mm mme mmes mlle mlles mgr dr drs pr prs st ste sts stes cf pp vol art av bd
+    boul fig éd ed env chap n° tél hab janv févr fév avr juil oct nov déc jan feb
+    mar apr jun jul aug sep dec mr mrs ms jr sr vs al inc ltd corp co gén col cdt
+    lt sgt
+    """.split()  # noqa: SIM905 - a word list reads best as words
 )
 _BOUNDARY = re.compile(
     r"""
@@ -191,7 +191,9 @@ def _pack(
         if group and used + cost > budget:
             yield [sentences[i] for i in group]
             # Carry the tail sentences over only when they leave room for new text.
-            carried = group[len(group) - config.overlap_sentences :] if config.overlap_sentences else []
+            carried = (
+                group[len(group) - config.overlap_sentences :] if config.overlap_sentences else []
+            )
             carried_cost = sum(costs[i] for i in carried)
             if carried_cost + cost > budget or len(carried) == len(group):
                 carried, carried_cost = [], 0

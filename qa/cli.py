@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from qa.chunk import ChunkingConfig
 from qa.errors import IndexMissingError, QAError
-from qa.settings import Settings
+from qa.settings import SearchMode, Settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -85,7 +84,9 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(response.model_dump_json(indent=2))
         return 0
     verdict = "" if response.answerable else "  (nothing clearly relevant: closest passages)"
-    console.print(f"[bold]{response.question}[/] [dim]lang={response.language} mode={response.mode}[/]{verdict}")
+    console.print(
+        f"[bold]{response.question}[/] [dim]{response.language}, {response.mode}[/]{verdict}"
+    )
     for passage in response.results:
         text = passage.text
         if passage.highlight:
@@ -118,13 +119,22 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     questions = load_questions(args.questions)
     unanswerable = load_questions(args.unanswerable) if args.unanswerable else []
     searcher = _searcher(settings)
-    modes = ["dense", "lexical", "hybrid"] if args.mode == "all" else [args.mode or settings.search_mode]
-    reports = [evaluate(searcher, questions, unanswerable, k=args.k, mode=mode, progress=not args.json) for mode in modes]
+    modes: list[SearchMode] = (
+        ["dense", "lexical", "hybrid"]
+        if args.mode == "all"
+        else [args.mode or settings.search_mode]
+    )
+    reports = [
+        evaluate(searcher, questions, unanswerable, k=args.k, mode=mode, progress=not args.json)
+        for mode in modes
+    ]
     if args.trec_dir:
         for report in reports:
             write_trec(report, args.trec_dir)
     if args.json:
-        payload: Any = reports[0].as_json() if len(reports) == 1 else {r.mode: r.as_json() for r in reports}
+        payload: Any = (
+            reports[0].as_json() if len(reports) == 1 else {r.mode: r.as_json() for r in reports}
+        )
         import json
 
         print(json.dumps(payload, ensure_ascii=False, indent=2))

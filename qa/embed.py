@@ -51,12 +51,10 @@ class SentenceTransformerEncoder:
         from sentence_transformers import SentenceTransformer  # heavy: import on first load only
         from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()  # one "Loading weights" bar per start is noise
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # one "Loading weights" bar per start is noise
 
         try:
-            self._model = SentenceTransformer(
-                location, device="cpu", local_files_only=local_only
-            )
+            self._model = SentenceTransformer(location, device="cpu", local_files_only=local_only)
         except Exception as error:  # the library raises many kinds (OSError, ValueError, ...)
             raise ModelError(f"cannot load embedding model {location!r}: {error}") from error
         self.model_id = model_id

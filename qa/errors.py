@@ -1,15 +1,15 @@
 """Domain errors. They know nothing of HTTP or of the CLI; `api.py` and `cli.py` map them once.
 
-    QAError
-    ├── InvalidQueryError        a question or parameter the service cannot accept
-    ├── SourceNotFoundError      a source file name that is not in the index
-    ├── CorpusError              the corpus folder is missing or holds no readable article
-    ├── ModelError               the embedding model cannot be built or loaded
-    └── IndexError_              base of the index problems below
-        ├── IndexMissingError    no index has been built in the index folder
-        ├── IndexMismatchError   the index was built with another model or chunking
-        └── IndexCorruptError    the index files cannot be read
-    QuestionSetError             (a QAError) a question-set file that cannot be read
+QAError
+├── InvalidQueryError       a question or parameter the service cannot accept
+├── SourceNotFoundError     a source file name that is not in the index
+├── CorpusError             the corpus folder is missing or holds no readable article
+├── ModelError              the embedding model cannot be built or loaded
+├── QuestionSetError        a question-set file that cannot be read
+└── IndexUnavailableError   no usable index
+    ├── IndexMissingError   no index has been built in the index folder
+    ├── IndexMismatchError  the index was built with another model or format
+    └── IndexCorruptError   the index files cannot be read
 """
 
 
@@ -37,19 +37,19 @@ class ModelError(QAError):
     """The embedding model cannot be built or loaded."""
 
 
-class IndexError_(QAError):  # noqa: N801 - trailing underscore avoids shadowing builtins.IndexError
+class IndexUnavailableError(QAError):
     """Base of the problems with a built index."""
 
 
-class IndexMissingError(IndexError_):
+class IndexMissingError(IndexUnavailableError):
     """No index has been built in the index folder."""
 
 
-class IndexMismatchError(IndexError_):
+class IndexMismatchError(IndexUnavailableError):
     """The index was built with settings (model, chunking) other than the current ones."""
 
 
-class IndexCorruptError(IndexError_):
+class IndexCorruptError(IndexUnavailableError):
     """The index files exist but cannot be read."""
 
 

@@ -202,7 +202,10 @@ def write_trec(report: Report, folder: Path) -> None:
         str(folder / "qrels.trec")
     )
     Run(
-        {o.question.id: {s: float(report.k - r) for r, s in enumerate(o.sources)} for o in outcomes},
+        {
+            o.question.id: {s: float(report.k - r) for r, s in enumerate(o.sources)}
+            for o in outcomes
+        },
         name=report.mode,
     ).save(str(folder / f"run-{report.mode}.trec"))
 
@@ -230,7 +233,7 @@ def print_report(reports: Sequence[Report], console: Console) -> None:
         languages.add_column("n", justify="right")
         for name in METRICS:
             languages.add_column(name, justify="right")
-        counts = defaultdict(int)
+        counts: dict[str, int] = defaultdict(int)
         for outcome in report.outcomes:
             counts[outcome.language] += 1
         for lang, metrics in report.by_language.items():
@@ -238,7 +241,9 @@ def print_report(reports: Sequence[Report], console: Console) -> None:
         console.print(languages)
         misses = report.misses_at_5
         if not misses:
-            console.print(f"[green]{report.mode}: every question finds a relevant file in its top 5[/]")
+            console.print(
+                f"[green]{report.mode}: every question finds a relevant file in its top 5[/]"
+            )
             continue
         table = Table(title=f"Questions missed at 5 ({report.mode})")
         for column in ("id", "question", "relevant", "top-3 sources"):

@@ -1,17 +1,20 @@
-"""The built index: a folder of plain files, saved and loaded whole. The only module that imports faiss.
+"""The built index: a folder of plain files, saved and loaded whole.
 
-    manifest.json   what was built, from what, how (written last: no manifest, no index)
-    sources.jsonl   each indexed article: name, title, original text, hash
-    chunks.jsonl    each passage with its offsets and sentence offsets
-    dense.faiss     inner-product index over the passages' unit vectors
-    sentences.npy   unit vectors of every passage sentence, in chunk order (for highlights)
-    lexical/        the BM25 index (bm25s format)
+The only module that imports faiss. Files:
+
+
+manifest.json   what was built, from what, how (written last: no manifest, no index)
+sources.jsonl   each indexed article: name, title, original text, hash
+chunks.jsonl    each passage with its offsets and sentence offsets
+dense.faiss     inner-product index over the passages' unit vectors
+sentences.faiss inner-product index over every passage sentence, in passage order
+lexical/        the BM25 index (bm25s format)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -31,7 +34,7 @@ MANIFEST = "manifest.json"
 SOURCES = "sources.jsonl"
 CHUNKS = "chunks.jsonl"
 DENSE = "dense.faiss"
-SENTENCES = "sentences.npy"
+SENTENCES = "sentences.faiss"
 LEXICAL = "lexical"
 
 Record = TypeVar("Record", bound=BaseModel)
@@ -73,26 +76,48 @@ class Index:
     manifest: Manifest
     sources: dict[str, Source]
     chunks: list[Chunk]
-    dense: faiss.IndexFlatIP
-    sentence_vectors: Vectors
-    sentence_rows: list[range]  # chunk position -> its rows in `sentence_vectors`
+    dense: faiss.Index
+    sentences: faiss.Index
+    sentence_rows: list[range]  # chunk position -> its rows in `sentences`
     lexical: LexicalIndex
+    _owners: list[int] = field(default_factory=list)  # sentence row -> chunk position, on demand
 
     def search_dense(self, query: Vectors, k: int) -> list[DenseHit]:
-        """The `k` passages nearest to the query vector, by cosine, best first."""
-        scores, positions = self.dense.search(query.reshape(1, -1), min(k, self.dense.ntotal))
-        return [
-            DenseHit(int(p), float(s)) for p, s in zip(positions[0], scores[0], strict=True) if p >= 0
-        ]
+        """The `k` passages nearest to the query, best first.
+
+        A passage scores the higher of its own cosine and its best sentence's: a question
+        about one fact matches the sentence stating it better than the whole passage.
+        """
+        best: dict[int, float] = {}
+        for position, score in _search(self.dense, query, k):
+            best[position] = score
+        owners = self._sentence_owners()
+        for row, score in _search(self.sentences, query, k * 4):
+            position = owners[row]
+            best[position] = max(best.get(position, -1.0), score)
+        ranked = sorted(best.items(), key=lambda item: -item[1])[:k]
+        return [DenseHit(position, score) for position, score in ranked]
 
     def dense_scores(self, query: Vectors, positions: Sequence[int]) -> list[float]:
-        """Cosine of the query with each given passage."""
-        return [float(self.dense.reconstruct(int(p)) @ query) for p in positions]
+        """The `search_dense` score of each given passage."""
+        return [
+            max(
+                float(self.dense.reconstruct(int(p)) @ query),
+                float(self.sentence_scores(query, p).max(initial=-1.0)),
+            )
+            for p in positions
+        ]
 
     def sentence_scores(self, query: Vectors, position: int) -> Vectors:
         """Cosine of the query with each sentence of one passage."""
         rows = self.sentence_rows[position]
-        return self.sentence_vectors[rows.start : rows.stop] @ query
+        vectors = self.sentences.reconstruct_n(rows.start, len(rows))
+        return np.asarray(vectors @ query, dtype=np.float32)
+
+    def _sentence_owners(self) -> list[int]:
+        if len(self._owners) != self.sentences.ntotal:
+            self._owners[:] = [p for p, rows in enumerate(self.sentence_rows) for _ in rows]
+        return self._owners
 
 
 def build_index(
@@ -110,6 +135,8 @@ def build_index(
     sentence_vectors = encoder.embed_passages(sentences, progress=progress)
     dense = faiss.IndexFlatIP(encoder.dimension)
     dense.add(vectors)
+    sentence_index = faiss.IndexFlatIP(encoder.dimension)
+    sentence_index.add(sentence_vectors)
     manifest = Manifest(
         model=encoder.model_id,
         dimension=encoder.dimension,
@@ -131,7 +158,7 @@ def build_index(
         sources=sources,
         chunks=chunks,
         dense=dense,
-        sentence_vectors=sentence_vectors,
+        sentences=sentence_index,
         sentence_rows=list(_sentence_rows(chunks)),
         lexical=LexicalIndex.build(texts),
     )
@@ -144,7 +171,7 @@ def save_index(index: Index, folder: Path) -> None:
     _write_jsonl(folder / SOURCES, index.sources.values())
     _write_jsonl(folder / CHUNKS, index.chunks)
     faiss.write_index(index.dense, str(folder / DENSE))
-    np.save(folder / SENTENCES, index.sentence_vectors)
+    faiss.write_index(index.sentences, str(folder / SENTENCES))
     index.lexical.save(folder / LEXICAL)
     (folder / MANIFEST).write_text(index.manifest.model_dump_json(indent=2), encoding="utf-8")
 
@@ -169,7 +196,9 @@ def check_model(manifest: Manifest, model: str, folder: Path) -> None:
         )
 
 
-def stale_reasons(manifest: Manifest, corpus: dict[str, str], chunking: ChunkingConfig) -> list[str]:
+def stale_reasons(
+    manifest: Manifest, corpus: dict[str, str], chunking: ChunkingConfig
+) -> list[str]:
     """Why the index no longer matches the corpus fingerprint and chunking settings."""
     indexed = manifest.corpus.keys() | manifest.skipped.keys()
     reasons = [f"new file {name}" for name in sorted(corpus.keys() - indexed)]
@@ -197,14 +226,14 @@ def load_index(folder: Path, model: str) -> Index:
         sources = {s.name: s for s in _read_jsonl(folder / SOURCES, Source)}
         chunks = list(_read_jsonl(folder / CHUNKS, Chunk))
         dense = faiss.read_index(str(folder / DENSE))
-        sentence_vectors = np.load(folder / SENTENCES)
+        sentences = faiss.read_index(str(folder / SENTENCES))
     except (OSError, RuntimeError, ValueError) as error:
         raise IndexCorruptError(f"cannot read the index in {folder}: {error}") from error
     sentence_rows = list(_sentence_rows(chunks))
     if (
         dense.ntotal != len(chunks)
         or dense.d != manifest.dimension
-        or len(sentence_vectors) != (sentence_rows[-1].stop if sentence_rows else 0)
+        or sentences.ntotal != (sentence_rows[-1].stop if sentence_rows else 0)
     ):
         raise IndexCorruptError(f"the index files in {folder} disagree: rebuild with `qa index`")
     return Index(
@@ -212,10 +241,15 @@ def load_index(folder: Path, model: str) -> Index:
         sources=sources,
         chunks=chunks,
         dense=dense,
-        sentence_vectors=sentence_vectors,
+        sentences=sentences,
         sentence_rows=sentence_rows,
         lexical=LexicalIndex.load(folder / LEXICAL, len(chunks)),
     )
+
+
+def _search(index: faiss.Index, query: Vectors, k: int) -> list[tuple[int, float]]:
+    scores, rows = index.search(query.reshape(1, -1), min(k, index.ntotal))
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
 
 def _sentence_rows(chunks: Sequence[Chunk]) -> Iterator[range]:
@@ -225,7 +259,7 @@ def _sentence_rows(chunks: Sequence[Chunk]) -> Iterator[range]:
         row += len(chunk.sentences)
 
 
-def _write_jsonl(path: Path, records: Iterator[BaseModel] | Sequence[BaseModel]) -> None:
+def _write_jsonl(path: Path, records: Iterable[BaseModel]) -> None:
     with path.open("w", encoding="utf-8") as file:
         for record in records:
             file.write(record.model_dump_json() + "\n")

@@ -189,7 +189,7 @@ def is_boilerplate(line: str) -> bool:
 
 def is_heading(line: str) -> bool:
     """True for a short line that does not end like a sentence."""
-    line = line.rstrip("  \t")
+    line = line.rstrip()
     return (
         len(line) <= HEADING_MAX_CHARS
         and len(line.split()) <= HEADING_MAX_WORDS

@@ -94,7 +94,9 @@ class LexicalIndex:
         try:
             retriever = bm25s.BM25.load(str(folder), show_progress=False)
         except (OSError, ValueError, KeyError) as error:
-            raise IndexCorruptError(f"cannot read the lexical index in {folder}: {error}") from error
+            raise IndexCorruptError(
+                f"cannot read the lexical index in {folder}: {error}"
+            ) from error
         return cls(retriever, size)
 
 

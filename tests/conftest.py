@@ -55,9 +55,7 @@ def fake_encoder() -> FakeEncoder:
 
 def make_settings(index_dir: Path, corpus_dir: Path = SEEDS, **overrides: object) -> Settings:
     """Settings for a test: the repository's generated default model, given folders."""
-    return Settings(
-        corpus_dir=corpus_dir, index_dir=index_dir, model_cache_dir=MODELS, **overrides
-    )
+    return Settings(corpus_dir=corpus_dir, index_dir=index_dir, model_cache_dir=MODELS, **overrides)
 
 
 @pytest.fixture(scope="session")
@@ -87,5 +85,7 @@ def real_index(settings: Settings, encoder: SentenceTransformerEncoder) -> Index
 
 
 @pytest.fixture(scope="session")
-def searcher(real_index: Index, encoder: SentenceTransformerEncoder, settings: Settings) -> Searcher:
+def searcher(
+    real_index: Index, encoder: SentenceTransformerEncoder, settings: Settings
+) -> Searcher:
     return Searcher(real_index, encoder, settings)
