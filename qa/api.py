@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Annotated, Any
@@ -233,7 +233,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
         return _error(
-            error.status_code, code.get(error.status_code, "http_error"), str(error.detail)
+            error.status_code,
+            code.get(error.status_code, "http_error"),
+            str(error.detail),
+            headers=error.headers,  # e.g. the `Allow` header a 405 must carry
         )
 
     @app.exception_handler(Exception)
@@ -249,10 +252,17 @@ def _describe(errors: Any) -> str:
         location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if error.get("type") == "json_invalid":
-            message = f"malformed JSON ({error.get('ctx', {}).get('error', 'cannot parse')})"
+            # Its location is ("body", character offset), not a field.
+            reason = error.get("ctx", {}).get("error", "cannot parse")
+            where = f" at character {location[-1]}" if location else ""
+            message, location = f"malformed JSON{where} ({reason})", []
         parts.append(f"{'.'.join(location) or 'body'}: {message}")
     return "; ".join(parts)
 
 
-def _error(status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse(ErrorBody(error=code, detail=detail).model_dump(), status_code=status)
+def _error(
+    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        ErrorBody(error=code, detail=detail).model_dump(), status_code=status, headers=headers
+    )

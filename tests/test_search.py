@@ -1,0 +1,121 @@
+"""Search: fusion, validation, language, highlights, answerability."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.chunk import ChunkingConfig
+from qa.errors import InvalidQueryError
+from qa.index import build_index
+from qa.ingest import load_corpus
+from qa.search import (
+    MAX_K,
+    MAX_QUESTION_CHARS,
+    Searcher,
+    detect_language,
+    reciprocal_rank_fusion,
+    validate_query,
+)
+from qa.settings import Settings
+from tests.conftest import SEEDS, FakeEncoder
+
+
+def test_rrf_rewards_agreement_between_rankings() -> None:
+    assert reciprocal_rank_fusion([[1, 2, 3], [2, 3, 4]], k=60) == [2, 3, 1, 4]
+
+
+def test_rrf_keeps_items_found_by_one_ranking_only() -> None:
+    assert set(reciprocal_rank_fusion([[1], [2]], k=60)) == {1, 2}
+
+
+@pytest.mark.parametrize(
+    ("question", "k", "problem"),
+    [
+        ("", 5, "blank"),
+        ("   \n ", 5, "blank"),
+        ("x" * (MAX_QUESTION_CHARS + 1), 5, "2000"),
+        ("ok", 0, "k"),
+        ("ok", MAX_K + 1, "k"),
+    ],
+)
+def test_invalid_queries_say_what_is_wrong(question: str, k: int, problem: str) -> None:
+    with pytest.raises(InvalidQueryError, match=problem):
+        validate_query(question, k)
+
+
+def test_valid_query_is_stripped() -> None:
+    assert validate_query("  Qui ?  ", 1) == "Qui ?"
+    assert validate_query("x" * MAX_QUESTION_CHARS, MAX_K) == "x" * MAX_QUESTION_CHARS
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Quelle puce ByteDance développe-t-il pour l'intelligence artificielle ?", "fr"),
+        ("Which company is developing its own artificial intelligence chip?", "en"),
+        ("¿Qué empresa está desarrollando su propio chip de inteligencia artificial?", "es"),
+        ("Welches Unternehmen entwickelt einen eigenen Chip für künstliche Intelligenz?", "de"),
+        ("12345 ???", "unknown"),
+    ],
+)
+def test_language_is_detected_or_unknown(question: str, language: str) -> None:
+    assert detect_language(question) == language
+
+
+def test_language_detection_is_repeatable() -> None:
+    question = "ByteDance Nvidia H20"
+    assert len({detect_language(question) for _ in range(20)}) == 1
+
+
+@pytest.fixture
+def fake_searcher(fake_encoder: FakeEncoder) -> Searcher:
+    chunking = ChunkingConfig(max_tokens=96, overlap_sentences=1, prefix="passage: ")
+    index = build_index(load_corpus(SEEDS), fake_encoder, chunking)
+    return Searcher(index, fake_encoder, Settings(answerable_threshold=0.5))
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_every_mode_returns_k_ranked_passages(fake_searcher: Searcher, mode: str) -> None:
+    response = fake_searcher.search("Ascend 910B Huawei", k=7, mode=mode)  # type: ignore[arg-type]
+    assert response.mode == mode
+    assert [p.rank for p in response.results] == list(range(1, 8))
+    assert len({p.chunk_id for p in response.results}) == 7
+
+
+def test_lexical_mode_finds_exact_names_first(fake_searcher: Searcher) -> None:
+    response = fake_searcher.search("SeedChip", k=3, mode="lexical")
+    assert "SeedChip" in response.results[0].text
+
+
+def test_passages_point_into_their_source(searcher: Searcher) -> None:
+    response = searcher.search("Combien de puces Ascend 910B ByteDance a-t-il commandées ?", k=10)
+    for passage in response.results:
+        source = searcher.index.sources[passage.source]
+        assert source.text[passage.start : passage.end] == passage.text
+        assert passage.title == source.title
+        assert passage.highlight is not None
+        assert passage.start <= passage.highlight.start < passage.highlight.end <= passage.end
+
+
+def test_highlight_is_the_sentence_that_answers(searcher: Searcher) -> None:
+    response = searcher.search(
+        "Combien de puces Ascend 910B ByteDance a-t-il commandées à Huawei ?"
+    )
+    top = response.results[0]
+    assert top.highlight is not None
+    sentence = searcher.index.sources[top.source].text[top.highlight.start : top.highlight.end]
+    assert "100 000 puces Ascend 910B" in sentence
+
+
+def test_scores_are_cosines(searcher: Searcher) -> None:
+    response = searcher.search("Doubao", k=10, mode="dense")
+    scores = [p.score for p in response.results]
+    assert scores == sorted(scores, reverse=True)
+    assert all(-1.0 <= s <= 1.0 for s in scores)
+
+
+def test_english_question_about_french_articles(searcher: Searcher) -> None:
+    response = searcher.search("How many Ascend 910B chips did ByteDance order from Huawei?")
+    assert response.language == "en"
+    assert response.answerable
+    assert response.results[0].source.startswith("003_")
