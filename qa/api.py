@@ -104,16 +104,19 @@ def require_json(request: Request) -> None:
         )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The application; the model and the index are loaded once, when it starts."""
+def create_app(settings: Settings | None = None, searcher: Searcher | None = None) -> FastAPI:
+    """The application. The model and the index are loaded once, when it starts, unless a
+    `searcher` already holding them is given (`qa serve` loads them first to fail early)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        encoder = load_encoder(settings)
-        index = load_index(settings.index_dir, settings.model)
-        app.state.searcher = Searcher(index, encoder, settings)
-        app.state.stale = _stale(settings, index.manifest)
+        # The index first: it is quick to load and the likelier to be missing.
+        loaded = searcher or Searcher(
+            load_index(settings.index_dir, settings.model), load_encoder(settings), settings
+        )
+        app.state.searcher = loaded
+        app.state.stale = _stale(settings, loaded.index.manifest)
         if app.state.stale:
             log.warning(
                 "the index is stale (%s): rebuild it with `qa index`", "; ".join(app.state.stale)

@@ -34,12 +34,15 @@ ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(
     r"""
     (?:[.!?…]+|\.{3})          # sentence-final punctuation
-    [»"”’)\]]*                 # closing quotes or brackets that belong to the sentence
-    (?=\s+[«"“(\[]?[\w¿¡])     # whitespace, then what may start a sentence
+    (?:\s?»|[»"”’)\]])*         # closing quotes or brackets that belong to the sentence
+    (?=\s+[«"“(\[]?\s?[\w¿¡])  # whitespace, then what may start a sentence
     """,
     re.VERBOSE,
 )
 _WORD_BEFORE = re.compile(r"([\w.’'-]+)[.!?…]*$")
+# What follows a boundary starts a sentence only with a capital, a digit or ¿ ¡ ("etc. et",
+# "… puis", "? demande-t-il" go on with the same sentence).
+_NEXT_WORD = re.compile(r"[«\"“(\[\s]*([\w¿¡])")
 
 
 @dataclass(frozen=True)
@@ -97,16 +100,19 @@ class Chunk(BaseModel):
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """Sentence spans of `text[start:end]`, French-aware.
 
-    A boundary is sentence-final punctuation followed by space and a sentence start, except
-    after an abbreviation or an initial ("M.", "J."), and never inside « guillemets ».
+    A boundary is sentence-final punctuation (with its closing quotes) followed by space and
+    a capital or a digit, except after an abbreviation or an initial ("M.", "J."), and never
+    inside « guillemets ».
     """
     end = len(text) if end is None else end
     spans: list[Span] = []
     sentence_start = _skip_space(text, start, end)
     for match in _BOUNDARY.finditer(text, sentence_start, end):
         cut = match.end()
-        if _inside_guillemets(text, sentence_start, cut) or _after_abbreviation(
-            text, sentence_start, match.start()
+        if (
+            not _starts_sentence(text, cut, end)
+            or _inside_guillemets(text, sentence_start, cut)
+            or _after_abbreviation(text, sentence_start, match.start())
         ):
             continue
         spans.append(Span(sentence_start, cut))
@@ -122,8 +128,8 @@ def chunk_document(
 ) -> list[Chunk]:
     """The passages of one document, in reading order, with ids `name#0`, `name#1`, ..."""
     chunks: list[Chunk] = []
-    for heading, blocks in _sections(document):
-        context = _context(document, heading)
+    for headings, blocks in _sections(document):
+        context = _context(document, headings, config, count_tokens)
         budget = (
             config.max_tokens
             - SPECIAL_TOKENS
@@ -151,29 +157,48 @@ def chunk_document(
     return chunks
 
 
-def _sections(document: Document) -> Iterator[tuple[Block | None, list[Block]]]:
-    """Runs of paragraphs that follow each other with nothing dropped between them."""
-    heading: Block | None = None
+def _sections(document: Document) -> Iterator[tuple[list[Block], list[Block]]]:
+    """Runs of paragraphs that follow each other with nothing dropped between them, each with
+    the headings right above it (a heading followed by a sub-heading heads the run too)."""
+    headings: list[Block] = []
     run: list[Block] = []
     for block in document.blocks:
         if block.kind == "heading":
             if run:
-                yield heading, run
-            heading, run = block, []
+                yield headings, run
+                headings, run = [], []
+            headings.append(block)
             continue
-        if run and document.text[run[-1].end : block.start].strip():
-            yield heading, run  # a dropped line stood between: do not join across it
+        # A list marker on the block's own line is layout; anything else between is dropped text.
+        line_start = document.text.rfind("\n", 0, block.start) + 1
+        if run and document.text[run[-1].end : line_start].strip():
+            yield headings, run  # a dropped line stood between: do not join across it
             run = []
         run.append(block)
     if run:
-        yield heading, run
+        yield headings, run
 
 
-def _context(document: Document, heading: Block | None) -> str:
+def _context(
+    document: Document,
+    headings: Sequence[Block],
+    config: ChunkingConfig,
+    count_tokens: TokenCounter,
+) -> str:
+    """Headline and headings of a run, shortened to leave at least half the budget to the text."""
     parts = [document.headline] if document.headline else []
-    if heading is not None and heading != document.blocks[0]:
-        parts.append(document.block_text(heading))
-    return " — ".join(parts)
+    parts += [document.block_text(h) for h in headings if h != document.blocks[0]]
+    limit = (config.max_tokens - SPECIAL_TOKENS) // 2
+
+    def cost(context: str) -> int:
+        return count_tokens(config.prefix + context + "\n")
+
+    while len(parts) > 1 and cost(" — ".join(parts)) > limit:
+        parts.pop(0)  # the headline goes first: the nearest heading says more about the text
+    context = " — ".join(parts)
+    while context and cost(context) > limit:
+        context = context.rsplit(" ", 1)[0] if " " in context else ""
+    return context
 
 
 def _pack(
@@ -221,6 +246,15 @@ def _fit(text: str, sentence: Span, budget: int, count_tokens: TokenCounter) -> 
     return pieces
 
 
+def _starts_sentence(text: str, cut: int, end: int) -> bool:
+    """True when the first word after `cut` may open a sentence (capital, digit, ¿ or ¡)."""
+    match = _NEXT_WORD.match(text, cut, end)
+    if not match:
+        return False
+    first = match.group(1)
+    return first.isupper() or first.isdigit() or first in "¿¡"
+
+
 def _inside_guillemets(text: str, start: int, end: int) -> bool:
     segment = text[start:end]
     return segment.count("«") > segment.count("»") or segment.count("“") > segment.count("”")
@@ -233,8 +267,9 @@ def _after_abbreviation(text: str, start: int, punctuation: int) -> bool:
     if not match:
         return False
     word = match.group(1).lower().rstrip(".")
-    # An initial ("J."), a dotted acronym ("U.S."), or a known abbreviation ("M.", "etc.").
-    return len(word) == 1 or "." in word or word in ABBREVIATIONS
+    # An initial ("J."), a dotted acronym ("U.S."), or a known abbreviation ("M.", "Mgr.");
+    # not "etc.", which mostly ends a sentence. A number ("numéro 1.") is no initial.
+    return (len(word) == 1 and word.isalpha()) or "." in word or word in ABBREVIATIONS
 
 
 def _skip_space(text: str, start: int, end: int) -> int:

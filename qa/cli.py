@@ -1,18 +1,27 @@
-"""The `qa` command: index, ask, serve, eval. Domain errors become one line and exit status 1."""
+"""The `qa` command: index, ask, serve, eval. Domain errors become one line and exit status 1.
+
+Commands import the heavy modules (torch, faiss, ranx) themselves, so that `qa --help` and a
+mistyped option answer at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from rich.console import Console
 
 from qa.chunk import ChunkingConfig
 from qa.errors import IndexMissingError, QAError
 from qa.settings import SearchMode, Settings
+
+if TYPE_CHECKING:
+    from qa.search import Searcher
 
 console = Console()
 errors = Console(stderr=True)
@@ -28,10 +37,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "port": getattr(args, "port", None),
     }
     try:
-        settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+        settings = _settings(overrides)
         status: int = args.run(args, settings)
+        sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's shutdown
     except QAError as error:
         errors.print(f"qa: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (`qa ask --json ... | head`): stop quietly, as rich does.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except KeyboardInterrupt:
         return 130
@@ -105,11 +119,11 @@ def run_serve(_: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from qa.api import create_app
-    from qa.index import check_model, read_manifest
 
-    # Fail before the server starts, with one line, rather than in a traceback from lifespan.
-    check_model(read_manifest(settings.index_dir), settings.model, settings.index_dir)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # Load before the server starts, so that a missing, foreign or damaged index is one line
+    # from `main`, not a traceback from the server's start-up.
+    app = create_app(settings, searcher=_searcher(settings))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 
 
@@ -139,16 +153,30 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
         print(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
-        print_report(reports, console)
+        # The tables are wide; a pipe or a narrow terminal would truncate every header.
+        print_report(reports, Console(width=max(console.width, 150)))
     return 0
 
 
-def _searcher(settings: Settings) -> Any:
+def _settings(overrides: dict[str, Any]) -> Settings:
+    """The settings from the environment and the options; a bad value is one readable error."""
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"QA_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']} "
+            f"(got {e['input']!r})"
+            for e in error.errors()
+        )
+        raise QAError(f"invalid setting: {problems}") from error
+
+
+def _searcher(settings: Settings) -> Searcher:
     from qa.embed import load_encoder
     from qa.index import load_index
     from qa.search import Searcher
 
-    index = load_index(settings.index_dir, settings.model)
+    index = load_index(settings.index_dir, settings.model)  # first: quick, and likelier to fail
     return Searcher(index, load_encoder(settings), settings)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -155,7 +156,10 @@ def score(outcomes: Sequence[Outcome], k: int) -> dict[str, float]:
     run = Run(
         {o.question.id: {s: float(k - rank) for rank, s in enumerate(o.sources)} for o in outcomes}
     )
-    ranking = evaluate(qrels, run, list(RANKING_METRICS), make_comparable=True)
+    with warnings.catch_warnings():
+        # ranx's numba kernels warn about an integer cast that cannot overflow here.
+        warnings.filterwarnings("ignore", message="unsafe cast")
+        ranking = evaluate(qrels, run, list(RANKING_METRICS), make_comparable=True)
     metrics = {name: float(ranking[name]) for name in RANKING_METRICS}
     for depth in (1, 5):
         hits = [o.answer_rank is not None and o.answer_rank <= depth for o in outcomes]

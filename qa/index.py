@@ -29,7 +29,8 @@ from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.ingest import Corpus
 from qa.lexical import LexicalIndex
 
-INDEX_FORMAT = 1
+# Bumped whenever stored files or the way passages and terms are made change.
+INDEX_FORMAT = 2
 MANIFEST = "manifest.json"
 SOURCES = "sources.jsonl"
 CHUNKS = "chunks.jsonl"
@@ -210,6 +211,8 @@ def stale_reasons(
     ]
     if manifest.chunking != chunking:
         reasons.append("chunking settings changed")
+    if manifest.format != INDEX_FORMAT:
+        reasons.append(f"built by another version of qa (format {manifest.format})")
     return reasons
 
 

@@ -128,8 +128,17 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 
 
 def fingerprint(corpus_dir: Path) -> dict[str, str]:
-    """Name -> SHA-256 of every corpus file, to tell whether an index is stale."""
-    return {path.name: _sha256(path.read_bytes()) for path in corpus_files(corpus_dir)}
+    """Name -> SHA-256 of every corpus file, to tell whether an index is stale.
+
+    A file that cannot be read gets "unreadable": indexing reports it, this only compares.
+    """
+    hashes = {}
+    for path in corpus_files(corpus_dir):
+        try:
+            hashes[path.name] = _sha256(path.read_bytes())
+        except OSError:
+            hashes[path.name] = "unreadable"
+    return hashes
 
 
 def load_corpus(corpus_dir: Path) -> Corpus:

@@ -41,16 +41,18 @@ def fold(text: str) -> str:
     return _APOSTROPHES.sub(" ", text)
 
 
+_FOLDED_STOPWORDS = frozenset(fold(word) for word in STOPWORDS)
+
+
 def analyze(text: str) -> list[str]:
-    """The index terms of `text`: tokens, minus stop words and elisions, stemmed, folded."""
-    words = [
-        word
-        for word in _TOKEN.findall(unicodedata.normalize("NFC", text).lower().replace("’", "'"))
-        for word in word.split("'")
-    ]
-    kept = [w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    # Stem before folding: the Snowball French stemmer relies on accents.
-    return [fold(stem) for stem in _stemmer().stemWords(kept)]
+    """The index terms of `text`: tokens, folded, minus stop words and elisions, stemmed."""
+    text = _APOSTROPHES.sub("'", unicodedata.normalize("NFC", text).lower())
+    words = [fold(word) for token in _TOKEN.findall(text) for word in token.split("'")]
+    kept = [w for w in words if w not in _FOLDED_STOPWORDS and (len(w) > 1 or w.isdigit())]
+    # Fold before stemming, so that a word and its accent-less spelling ("données", "donnees")
+    # always get the same stem: the Snowball rules differ with and without accents.
+    stems: list[str] = _stemmer().stemWords(kept)
+    return stems
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,583 @@
+"""The HTTP service, through a real HTTP client against a real uvicorn server.
+
+The main server runs the real app (real model, real index of `seeds/`) in a background thread
+for the whole module. Apps that must fail at start-up or need other settings (CORS, a stale
+corpus) run under Starlette's TestClient and reuse the session's encoder rather than loading
+the same model again; everything else in them is real.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from qa import api
+from qa.chunk import ChunkingConfig
+from qa.embed import SentenceTransformerEncoder
+from qa.errors import IndexMismatchError, IndexMissingError
+from qa.index import Index, build_index, save_index
+from qa.ingest import load_corpus
+from qa.settings import Settings
+from tests.conftest import SEEDS, make_settings
+
+SEED_FILES = sorted(path.name for path in SEEDS.glob("*.txt"))
+SEEDCHIP_FILE = "002_5f75a4b7e3170e15.txt"
+FRENCH_QUESTION = "Comment s'appelle la puce IA que développe ByteDance ?"
+ENGLISH_QUESTION = "What is the name of the AI chip ByteDance is designing in-house?"
+RESPONSE_KEYS = {"question", "language", "mode", "answerable", "results"}
+PASSAGE_KEYS = {
+    "rank",
+    "score",
+    "source",
+    "title",
+    "chunk_id",
+    "start",
+    "end",
+    "text",
+    "highlight",
+}
+ALLOWED_ORIGIN = "https://example.org"
+
+
+# --- the real server ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def base_url(real_index: Index, settings: Settings) -> Iterator[str]:
+    """A real uvicorn server on a free port, serving the real app over the saved real index."""
+    port = _free_port()
+    config = uvicorn.Config(
+        api.create_app(settings), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 180
+    while not server.started:
+        if not thread.is_alive():
+            pytest.fail("the server stopped during start-up (see the captured log)")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            pytest.fail("the server did not start within 180 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def client(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=120) as client:
+        yield client
+
+
+def search(client: httpx.Client, **body: Any) -> dict[str, Any]:
+    """POST /search, which must succeed; the JSON response."""
+    response = client.post("/search", json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def assert_error(response: httpx.Response, status: int, code: str, *fragments: str) -> None:
+    """A JSON error body `{"error", "detail"}` whose detail contains every fragment."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error", "detail"}
+    assert body["error"] == code
+    for fragment in fragments:
+        assert fragment in body["detail"]
+
+
+# --- /search --------------------------------------------------------------------------------
+
+
+def test_post_search_answers_with_ranked_passages(client: httpx.Client) -> None:
+    body = search(client, question=FRENCH_QUESTION, k=5)
+
+    assert set(body) == RESPONSE_KEYS
+    assert body["question"] == FRENCH_QUESTION
+    assert body["mode"] == "hybrid"
+    assert isinstance(body["answerable"], bool)
+    assert [passage["rank"] for passage in body["results"]] == [1, 2, 3, 4, 5]
+    for passage in body["results"]:
+        assert set(passage) == PASSAGE_KEYS
+        assert passage["source"] in SEED_FILES
+        assert set(passage["highlight"] or {}) <= {"start", "end"}
+
+
+def test_get_search_answers_exactly_like_post(client: httpx.Client) -> None:
+    response = client.get("/search", params={"q": FRENCH_QUESTION, "k": 5})
+
+    assert response.status_code == 200, response.text
+    assert response.json() == search(client, question=FRENCH_QUESTION, k=5)
+
+
+def test_passages_are_exact_slices_of_their_source(client: httpx.Client) -> None:
+    body = search(client, question=FRENCH_QUESTION, k=10)
+    sources = {name: client.get(f"/sources/{name}").json() for name in SEED_FILES}
+
+    for passage in body["results"]:
+        source = sources[passage["source"]]
+        assert source["text"][passage["start"] : passage["end"]] == passage["text"]
+        assert passage["title"] == source["title"]
+        highlight = passage["highlight"]
+        if highlight is not None:
+            assert passage["start"] <= highlight["start"] < highlight["end"] <= passage["end"]
+
+
+def test_french_question_about_seedchip_finds_its_article_first(client: httpx.Client) -> None:
+    body = search(client, question=FRENCH_QUESTION)
+
+    assert body["results"][0]["source"] == SEEDCHIP_FILE
+    assert body["language"] == "fr"
+
+
+def test_english_question_works_and_is_detected_as_english(client: httpx.Client) -> None:
+    body = search(client, question=ENGLISH_QUESTION)
+
+    assert body["language"] == "en"
+    assert body["results"][0]["source"] == SEEDCHIP_FILE
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_each_retrieval_mode_is_accepted(client: httpx.Client, mode: str) -> None:
+    posted = search(client, question=FRENCH_QUESTION, mode=mode)
+    got = client.get("/search", params={"q": FRENCH_QUESTION, "mode": mode}).json()
+
+    assert posted["mode"] == got["mode"] == mode
+    assert len(posted["results"]) == len(got["results"]) == 5
+
+
+def test_default_k_is_five(client: httpx.Client) -> None:
+    assert len(search(client, question=FRENCH_QUESTION)["results"]) == 5
+    assert len(client.get("/search", params={"q": FRENCH_QUESTION}).json()["results"]) == 5
+
+
+def test_k_of_fifty_is_accepted_and_capped_by_the_index(
+    client: httpx.Client, real_index: Index
+) -> None:
+    results = search(client, question=FRENCH_QUESTION, k=50)["results"]
+
+    assert len(results) == min(50, len(real_index.chunks))
+    assert [passage["rank"] for passage in results] == list(range(1, len(results) + 1))
+
+
+def test_question_of_2000_characters_is_accepted(client: httpx.Client) -> None:
+    question = ("puce " * 400)[:1999] + "?"
+    assert len(question) == 2000
+
+    assert search(client, question=question, k=1)["question"] == question
+
+
+@pytest.mark.parametrize("question", ["puce IA", "ByteDance Nvidia", "SeedChip Samsung"])
+def test_same_question_gets_the_same_language_every_time(
+    client: httpx.Client, question: str
+) -> None:
+    languages = {search(client, question=question, k=1)["language"] for _ in range(3)}
+
+    assert len(languages) == 1
+
+
+def test_concurrent_requests_get_the_same_answers_as_sequential_ones(
+    client: httpx.Client,
+) -> None:
+    questions = [FRENCH_QUESTION, ENGLISH_QUESTION, "Qui fabrique la puce ?"] * 3
+    expected = {question: search(client, question=question) for question in set(questions)}
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(
+            pool.map(lambda q: client.post("/search", json={"question": q}), questions)
+        )
+
+    for question, response in zip(questions, responses, strict=True):
+        assert response.status_code == 200, response.text
+        assert response.json() == expected[question]
+
+
+# --- the other endpoints --------------------------------------------------------------------
+
+
+def test_health_says_ok(client: httpx.Client) -> None:
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_ready_reports_model_index_size_and_no_staleness(
+    client: httpx.Client, settings: Settings, real_index: Index
+) -> None:
+    response = client.get("/ready")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ready"
+    assert body["model"] == settings.model
+    assert body["sources"] == len(SEED_FILES)
+    assert body["chunks"] == len(real_index.chunks)
+    assert body["stale"] == []
+    assert datetime.fromisoformat(body["built_at"]).tzinfo is not None
+
+
+def test_sources_lists_the_seed_files_with_titles_and_chunk_counts(
+    client: httpx.Client,
+) -> None:
+    sources = client.get("/sources").json()["sources"]
+    chunks = client.get("/ready").json()["chunks"]
+
+    assert sorted(source["name"] for source in sources) == SEED_FILES
+    assert all(set(source) == {"name", "title", "chunks"} for source in sources)
+    assert all(source["title"].strip() and source["chunks"] >= 1 for source in sources)
+    assert sum(source["chunks"] for source in sources) == chunks
+
+
+@pytest.mark.parametrize("name", SEED_FILES)
+def test_source_is_the_exact_original_text(client: httpx.Client, name: str) -> None:
+    response = client.get(f"/sources/{name}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == name
+    assert body["text"] == (SEEDS / name).read_bytes().decode("utf-8").removeprefix("\ufeff")
+
+
+def test_demo_page_embeds_the_widget(client: httpx.Client) -> None:
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert '<script src="/widget.js"' in response.text
+
+
+def test_widget_is_served_as_javascript(client: httpx.Client) -> None:
+    response = client.get("/widget.js")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/javascript")
+    assert response.text.strip()
+
+
+def test_api_documentation_is_served(client: httpx.Client) -> None:
+    docs = client.get("/docs")
+    schema = client.get("/openapi.json")
+
+    assert docs.status_code == 200
+    assert docs.headers["content-type"].startswith("text/html")
+    assert schema.status_code == 200
+    assert {"/search", "/sources", "/sources/{name}", "/health", "/ready"} <= set(
+        schema.json()["paths"]
+    )
+
+
+# --- bad input: a 4xx JSON error naming the problem, never a 500 ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        pytest.param({"question": ""}, ["question:", "blank"], id="empty question"),
+        pytest.param({"question": "   "}, ["question:", "blank"], id="blank question"),
+        pytest.param({"question": "a" * 2001}, ["question:", "2000"], id="2001 characters"),
+        pytest.param({"question": 42}, ["question:", "string"], id="question not a string"),
+        pytest.param({"k": 3}, ["question:", "required"], id="missing question"),
+        pytest.param({"question": "puce", "k": 0}, ["k:", "1"], id="k=0"),
+        pytest.param({"question": "puce", "k": 51}, ["k:", "50"], id="k=51"),
+        pytest.param({"question": "puce", "k": "abc"}, ["k:", "integer"], id="k=abc"),
+        pytest.param({"question": "puce", "k": 2.5}, ["k:", "integer"], id="k=2.5"),
+        pytest.param({"question": "puce", "mode": "fuzzy"}, ["mode:", "hybrid"], id="unknown mode"),
+        pytest.param(["puce"], ["body:"], id="body not an object"),
+    ],
+)
+def test_post_search_rejects_bad_body(
+    client: httpx.Client, body: Any, fragments: list[str]
+) -> None:
+    assert_error(client.post("/search", json=body), 422, "invalid_request", *fragments)
+
+
+@pytest.mark.parametrize(
+    ("params", "fragments"),
+    [
+        pytest.param({}, ["q:", "required"], id="no q"),
+        pytest.param({"q": ""}, ["question:", "blank"], id="empty q"),
+        pytest.param({"q": "   "}, ["question:", "blank"], id="blank q"),
+        pytest.param({"q": "a" * 2001}, ["q:", "2000"], id="2001 characters"),
+        pytest.param({"q": "puce", "k": "0"}, ["k:", "1"], id="k=0"),
+        pytest.param({"q": "puce", "k": "51"}, ["k:", "50"], id="k=51"),
+        pytest.param({"q": "puce", "k": "abc"}, ["k:", "integer"], id="k=abc"),
+        pytest.param({"q": "puce", "mode": "fuzzy"}, ["mode:", "hybrid"], id="unknown mode"),
+    ],
+)
+def test_get_search_rejects_bad_query(
+    client: httpx.Client, params: dict[str, str], fragments: list[str]
+) -> None:
+    assert_error(client.get("/search", params=params), 422, "invalid_request", *fragments)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"question": ', b"{'question': 'puce'}", b"\xff\xfe", b""],
+    ids=["truncated", "single quotes", "not UTF-8", "empty body"],
+)
+def test_post_search_rejects_malformed_json(client: httpx.Client, content: bytes) -> None:
+    response = client.post("/search", content=content, headers={"content-type": "application/json"})
+
+    assert_error(response, 422, "invalid_request", "body:")
+
+
+def test_malformed_json_is_described_as_such(client: httpx.Client) -> None:
+    response = client.post(
+        "/search", content=b'{"question": }', headers={"content-type": "application/json"}
+    )
+
+    assert_error(response, 422, "invalid_request", "body: malformed JSON at character 13")
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_post_search_requires_a_json_content_type(client: httpx.Client, content_type: str) -> None:
+    response = client.post(
+        "/search",
+        content=json.dumps({"question": "puce"}),
+        headers={"content-type": content_type},
+    )
+
+    assert_error(response, 415, "unsupported_media_type", "application/json", content_type)
+
+
+def test_json_content_type_with_charset_is_accepted(client: httpx.Client) -> None:
+    response = client.post(
+        "/search",
+        content=json.dumps({"question": "puce", "k": 1}).encode(),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+
+    assert response.status_code == 200, response.text
+
+
+def test_unknown_source_is_404_naming_it(client: httpx.Client) -> None:
+    assert_error(client.get("/sources/nope.txt"), 404, "unknown_source", "nope.txt")
+
+
+@pytest.mark.parametrize("path", ["/nope", "/sources/a/b", "/search/extra"])
+def test_unknown_route_is_404_json(client: httpx.Client, path: str) -> None:
+    assert_error(client.get(path), 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/search", {"GET", "POST"}),
+        ("PUT", "/health", {"GET"}),
+        ("POST", "/sources", {"GET"}),
+    ],
+)
+def test_wrong_method_is_405_json_with_allow_header(
+    client: httpx.Client, method: str, path: str, allowed: set[str]
+) -> None:
+    response = client.request(method, path)
+
+    assert_error(response, 405, "method_not_allowed")
+    # Starlette names the methods of the first route matching the path only (POST for /search).
+    named = {part.strip() for part in response.headers["allow"].split(",")}
+    assert named
+    assert named <= allowed
+
+
+# --- CORS -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def reuse_encoder(monkeypatch: pytest.MonkeyPatch, encoder: SentenceTransformerEncoder) -> None:
+    """Apps other than the main server get the session's model instead of loading it again."""
+    monkeypatch.setattr(api, "load_encoder", lambda _settings: encoder)
+
+
+@pytest.fixture
+def cors_client(real_index: Index, settings: Settings, reuse_encoder: None) -> Iterator[TestClient]:
+    app = api.create_app(make_settings(settings.index_dir, cors_origins=[ALLOWED_ORIGIN]))
+    with TestClient(app) as client:
+        yield client
+
+
+def preflight(client: TestClient | httpx.Client, origin: str) -> httpx.Response:
+    return client.options(
+        "/search",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+
+
+def test_cors_preflight_from_a_configured_origin_is_allowed(cors_client: TestClient) -> None:
+    response = preflight(cors_client, ALLOWED_ORIGIN)
+
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "POST" in response.headers["access-control-allow-methods"]
+    assert "content-type" in response.headers["access-control-allow-headers"].lower()
+
+
+def test_cors_preflight_from_another_origin_is_refused(cors_client: TestClient) -> None:
+    response = preflight(cors_client, "https://elsewhere.example")
+
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_cors_response_names_only_the_configured_origin(cors_client: TestClient) -> None:
+    allowed = cors_client.get("/health", headers={"Origin": ALLOWED_ORIGIN})
+    other = cors_client.get("/health", headers={"Origin": "https://elsewhere.example"})
+
+    assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_no_origin_is_allowed_by_default(client: httpx.Client) -> None:
+    response = preflight(client, ALLOWED_ORIGIN)
+
+    assert response.status_code == 400
+    assert "access-control-allow-origin" not in response.headers
+
+
+# --- start-up ---------------------------------------------------------------------------------
+
+
+def test_app_without_index_fails_at_start_up(tmp_path: Path, reuse_encoder: None) -> None:
+    app = api.create_app(make_settings(tmp_path / "empty"))
+
+    with (
+        pytest.raises(IndexMissingError, match=r"no index in .*empty.*run `qa index`"),
+        TestClient(app),
+    ):
+        pass  # pragma: no cover
+
+
+def test_index_of_another_model_is_refused_with_how_to_rebuild(
+    tmp_path: Path, real_index: Index, settings: Settings, reuse_encoder: None
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir)
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["model"] = "intfloat/some-other-model"
+    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    app = api.create_app(make_settings(index_dir))
+
+    with pytest.raises(IndexMismatchError) as error, TestClient(app):
+        pass  # pragma: no cover
+
+    message = str(error.value)
+    assert "intfloat/some-other-model" in message
+    assert settings.model in message
+    assert f"qa index --index-dir {index_dir}" in message
+
+
+def test_before_start_up_search_is_503_and_health_is_200(settings: Settings) -> None:
+    client = TestClient(api.create_app(settings))  # no `with`: the lifespan has not run
+
+    assert client.get("/health").status_code == 200
+    assert_error(client.get("/ready"), 503, "index_unavailable", "loading")
+    assert_error(client.get("/search", params={"q": "puce"}), 503, "index_unavailable")
+
+
+# --- staleness ------------------------------------------------------------------------------
+
+SMALL_CORPUS_FILE = "000_0afdbc2315d05444.txt"
+
+
+@pytest.fixture(scope="module")
+def small_index(
+    tmp_path_factory: pytest.TempPathFactory, encoder: SentenceTransformerEncoder
+) -> Path:
+    """A real index of a one-article corpus (a copy of one seed file)."""
+    corpus = tmp_path_factory.mktemp("small-corpus")
+    shutil.copy(SEEDS / SMALL_CORPUS_FILE, corpus)
+    index_dir = tmp_path_factory.mktemp("small-index")
+    settings = make_settings(index_dir, corpus)
+    index = build_index(load_corpus(corpus), encoder, ChunkingConfig.from_settings(settings))
+    save_index(index, index_dir)
+    return index_dir
+
+
+def ready_with(settings: Settings) -> dict[str, Any]:
+    with TestClient(api.create_app(settings)) as client:
+        response = client.get("/ready")
+        assert response.status_code == 200, response.text
+        assert client.get("/search", params={"q": "Nvidia"}).status_code == 200
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEEDS / SMALL_CORPUS_FILE, corpus)
+    return corpus
+
+
+def test_unchanged_corpus_is_not_stale(
+    small_index: Path, corpus_copy: Path, reuse_encoder: None
+) -> None:
+    assert ready_with(make_settings(small_index, corpus_copy))["stale"] == []
+
+
+def test_changed_file_shows_up_as_stale(
+    small_index: Path, corpus_copy: Path, reuse_encoder: None
+) -> None:
+    article = corpus_copy / SMALL_CORPUS_FILE
+    article.write_text(article.read_text(encoding="utf-8") + "\nUne phrase ajoutée.\n", "utf-8")
+
+    assert ready_with(make_settings(small_index, corpus_copy))["stale"] == [
+        f"changed file {SMALL_CORPUS_FILE}"
+    ]
+
+
+def test_new_and_removed_files_show_up_as_stale(
+    small_index: Path, corpus_copy: Path, reuse_encoder: None
+) -> None:
+    (corpus_copy / SMALL_CORPUS_FILE).rename(corpus_copy / "renamed.txt")
+
+    assert ready_with(make_settings(small_index, corpus_copy))["stale"] == [
+        "new file renamed.txt",
+        f"removed file {SMALL_CORPUS_FILE}",
+    ]
+
+
+def test_changed_chunking_shows_up_as_stale(
+    small_index: Path, corpus_copy: Path, reuse_encoder: None
+) -> None:
+    settings = make_settings(small_index, corpus_copy, chunk_max_tokens=128)
+
+    assert ready_with(settings)["stale"] == ["chunking settings changed"]
+
+
+def test_missing_corpus_folder_shows_up_as_stale(
+    small_index: Path, tmp_path: Path, reuse_encoder: None
+) -> None:
+    stale = ready_with(make_settings(small_index, tmp_path / "gone"))["stale"]
+
+    assert len(stale) == 1
+    assert "corpus folder not found" in stale[0]

@@ -1,0 +1,409 @@
+"""The `qa` command, run as a user runs it.
+
+What a user sees first (building an index, asking, failing without an index) runs as a real
+`python -m qa.cli` process with only the environment to configure it. The rest calls
+`qa.cli.main` in this process, with the session's encoder instead of a second load of the same
+model, to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa import cli
+from qa.embed import SentenceTransformerEncoder
+from qa.index import Index, read_manifest
+from qa.search import Searcher
+from qa.settings import Settings
+from tests.conftest import MODELS, SEEDS
+
+SMALL_CORPUS = ["000_0afdbc2315d05444.txt", "003_8a499cfd293259c1.txt"]
+QUESTION = "Comment s'appelle la puce IA que développe ByteDance ?"
+METRIC_KEYS = {
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "mrr@10",
+    "ndcg@10",
+    "answer@1",
+    "answer@5",
+    "questions",
+}
+QUESTION_SET = [
+    {
+        "id": "chip",
+        "question": "What is the name of the AI chip ByteDance is designing in-house?",
+        "relevant": ["002_5f75a4b7e3170e15.txt"],
+        "answers": ["SeedChip"],
+        "lang": "en",
+    },
+    {
+        "id": "samsung",
+        "question": "Avec quelle entreprise sud-coréenne ByteDance négocie-t-il pour sa puce ?",
+        "relevant": ["002_5f75a4b7e3170e15.txt"],
+        "answers": ["Samsung"],
+        "lang": "fr",
+    },
+    {
+        "id": "nvidia",
+        "question": "Combien ByteDance compte-t-il dépenser en puces Nvidia en 2025 ?",
+        "relevant": [
+            "000_0afdbc2315d05444.txt",
+            "001_9282963c915c7207.txt",
+            "004_2ce192f800cc9e70.txt",
+        ],
+        "answers": ["7 milliards"],
+    },
+]
+
+
+def write_jsonl(path: Path, lines: list[Any]) -> Path:
+    path.write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
+    return path
+
+
+# --- as a separate process ------------------------------------------------------------------
+
+
+def qa(
+    *args: str, index_dir: Path, corpus_dir: Path = SEEDS, cwd: Path, **popen: Any
+) -> subprocess.CompletedProcess[str]:
+    """`qa ARGS...` in a fresh process, configured only through its environment."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("QA_")}
+    env |= {
+        "QA_MODEL_CACHE_DIR": str(MODELS),
+        "QA_INDEX_DIR": str(index_dir),
+        "QA_CORPUS_DIR": str(corpus_dir),
+        "PYTHONUTF8": "1",
+        "COLUMNS": "200",
+    }
+    popen.setdefault("stdout", subprocess.PIPE)
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        cwd=cwd,
+        timeout=600,
+        check=False,
+        **popen,
+    )
+
+
+def assert_one_error_line(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    """Exit status 1 and a single readable `qa: error:` line on stderr, no traceback."""
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("qa: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    return lines[0]
+
+
+@dataclass(frozen=True)
+class Built:
+    corpus: Path
+    index_dir: Path
+    result: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """`qa index` run once over two articles and a file that is not valid UTF-8."""
+    corpus = tmp_path_factory.mktemp("corpus")
+    for name in SMALL_CORPUS:
+        shutil.copy(SEEDS / name, corpus)
+    (corpus / "broken.txt").write_bytes(b"Titre\n\xff\xfe des octets qui ne sont pas de l'UTF-8\n")
+    index_dir = tmp_path_factory.mktemp("index")
+    result = qa(
+        "index",
+        "--corpus",
+        str(corpus),
+        "--index-dir",
+        str(index_dir),
+        # The options must win over the environment.
+        index_dir=tmp_path_factory.mktemp("not-this-index"),
+        corpus_dir=tmp_path_factory.mktemp("not-this-corpus"),
+        cwd=tmp_path_factory.mktemp("cwd"),
+    )
+    return Built(corpus, index_dir, result)
+
+
+def test_index_builds_and_prints_counts(built: Built) -> None:
+    assert built.result.returncode == 0, built.result.stderr
+    manifest = read_manifest(built.index_dir)
+    assert sorted(manifest.corpus) == SMALL_CORPUS
+    assert f"indexed 2 files, {manifest.chunk_count} passages" in built.result.stdout
+
+
+def test_index_reports_a_broken_file_as_skipped_and_indexes_the_rest(built: Built) -> None:
+    assert built.result.returncode == 0, built.result.stderr
+    assert "qa: skipped broken.txt: not valid UTF-8" in built.result.stderr
+    assert "Traceback" not in built.result.stderr
+    assert list(read_manifest(built.index_dir).skipped) == ["broken.txt"]
+
+
+def test_index_if_stale_says_up_to_date_the_second_time(built: Built, tmp_path: Path) -> None:
+    result = qa(
+        "index", "--if-stale", index_dir=built.index_dir, corpus_dir=built.corpus, cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "up to date" in result.stdout
+
+
+def test_ask_json_prints_valid_json_with_k_results(
+    real_index: Index, settings: Settings, tmp_path: Path
+) -> None:
+    result = qa("ask", QUESTION, "-k", "3", "--json", index_dir=settings.index_dir, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["question"] == QUESTION
+    assert [passage["rank"] for passage in body["results"]] == [1, 2, 3]
+
+
+def test_ask_without_index_says_to_run_qa_index(tmp_path: Path) -> None:
+    result = qa("ask", QUESTION, index_dir=tmp_path / "none", cwd=tmp_path)
+
+    assert_one_error_line(result, "no index", "qa index")
+    assert result.stdout == ""
+
+
+def test_serve_without_index_fails_before_starting(tmp_path: Path) -> None:
+    result = qa("serve", "--port", "1", index_dir=tmp_path / "none", cwd=tmp_path)
+
+    assert_one_error_line(result, "no index", "qa index")
+    assert "Uvicorn running" not in result.stdout + result.stderr
+
+
+def test_serve_with_index_of_another_model_fails_before_starting(
+    real_index: Index, settings: Settings, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir)
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["model"] = "intfloat/some-other-model"
+    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+    result = qa("serve", "--port", "1", index_dir=index_dir, cwd=tmp_path)
+
+    assert_one_error_line(
+        result, "intfloat/some-other-model", settings.model, f"qa index --index-dir {index_dir}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "where"),
+    [
+        pytest.param([QUESTION_SET[0], {"id": "q2"}], ":2: question", id="missing field"),
+        pytest.param([QUESTION_SET[0], QUESTION_SET[1], "{not json"], ":3:", id="not JSON"),
+        pytest.param([{"id": "", "question": "x"}], ":1: id", id="empty id"),
+    ],
+)
+def test_eval_with_a_malformed_question_file_names_file_and_line(
+    tmp_path: Path, lines: list[Any], where: str
+) -> None:
+    path = tmp_path / "questions.jsonl"
+    path.write_text(
+        "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines),
+        encoding="utf-8",
+    )
+
+    result = qa("eval", str(path), "--json", index_dir=tmp_path / "none", cwd=tmp_path)
+
+    assert_one_error_line(result, f"{path}{where}")
+    assert result.stdout == ""
+
+
+# --- in this process ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Output:
+    status: int
+    stdout: str
+    stderr: str
+
+
+def configure(
+    monkeypatch: pytest.MonkeyPatch, encoder: SentenceTransformerEncoder, index_dir: Path
+) -> None:
+    """The environment of `qa` above, and the session's encoder in place of a new load."""
+    for name in [name for name in os.environ if name.startswith("QA_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("QA_MODEL_CACHE_DIR", str(MODELS))
+    monkeypatch.setenv("QA_INDEX_DIR", str(index_dir))
+    monkeypatch.setenv("QA_CORPUS_DIR", str(SEEDS))
+    monkeypatch.setattr("qa.embed.load_encoder", lambda _settings: encoder)
+
+
+def run_main(*args: str) -> Output:
+    """`qa.cli.main(args)`, with what it printed."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            status = cli.main(list(args))
+        except SystemExit as exit_:  # argparse
+            status = exit_.code if isinstance(exit_.code, int) else 1
+    return Output(status, stdout.getvalue(), stderr.getvalue())
+
+
+@pytest.fixture
+def in_process(
+    monkeypatch: pytest.MonkeyPatch,
+    encoder: SentenceTransformerEncoder,
+    real_index: Index,
+    settings: Settings,
+) -> None:
+    """`main` configured like the processes above, over the real index of `seeds/`."""
+    configure(monkeypatch, encoder, settings.index_dir)
+
+
+@pytest.mark.usefixtures("in_process")
+def test_ask_prints_each_passage_with_its_source(searcher: Searcher) -> None:
+    output = run_main("ask", QUESTION, "-k", "3")
+
+    assert output.status == 0, output.stderr
+    expected = searcher.search(QUESTION, 3).results
+    assert "002_5f75a4b7e3170e15.txt" in output.stdout
+    for passage in expected:
+        assert f"{passage.rank}. {passage.source}" in output.stdout
+
+
+@pytest.mark.usefixtures("in_process")
+def test_ask_into_a_closed_pipe_stops_quietly() -> None:
+    """`qa ask --json ... | head -1`: the reader leaves before the output is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    stderr = io.StringIO()
+    with (
+        open(write_end, "w", encoding="utf-8") as pipe,
+        contextlib.redirect_stdout(pipe),
+        contextlib.redirect_stderr(stderr),
+    ):
+        status = cli.main(["ask", QUESTION, "--json"])
+
+    assert status == 1
+    assert stderr.getvalue() == ""
+
+
+@pytest.mark.usefixtures("in_process")
+@pytest.mark.parametrize("k", ["0", "51", "-1", "abc", "2.5"])
+@pytest.mark.parametrize("command", [["ask", QUESTION, "-k"], ["eval", "q.jsonl", "--k"]])
+def test_bad_k_is_refused_with_a_readable_message(command: list[str], k: str) -> None:
+    output = run_main(*command, k)
+
+    assert output.status != 0
+    assert f"must be a whole number from 1 to 50 (got '{k}')" in output.stderr
+    assert "Traceback" not in output.stderr
+
+
+@pytest.mark.usefixtures("in_process")
+def test_blank_question_is_one_error_line() -> None:
+    output = run_main("ask", "   ")
+
+    assert output.status == 1
+    assert output.stderr.strip() == "qa: error: question: must not be blank"
+
+
+@pytest.mark.usefixtures("in_process")
+@pytest.mark.parametrize(
+    ("variable", "value", "args"),
+    [
+        ("QA_SEARCH_MODE", "fuzzy", ["ask", QUESTION]),
+        ("QA_EMBED_BATCH_SIZE", "many", ["ask", QUESTION]),
+        ("QA_PORT", "0", ["serve"]),
+    ],
+)
+def test_bad_setting_is_one_error_line_naming_it(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, args: list[str]
+) -> None:
+    monkeypatch.setenv(variable, value)
+
+    output = run_main(*args)
+
+    assert output.status == 1
+    lines = output.stderr.strip().splitlines()
+    assert len(lines) == 1, output.stderr
+    assert lines[0].startswith(f"qa: error: invalid setting: {variable}: ")
+    assert repr(value) in lines[0]
+
+
+@pytest.mark.usefixtures("in_process")
+def test_serve_port_option_is_checked_like_the_setting() -> None:
+    output = run_main("serve", "--port", "70000")
+
+    assert output.status == 1
+    assert output.stderr.startswith("qa: error: invalid setting: QA_PORT: ")
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    output: Output
+    trec_dir: Path
+
+
+@pytest.fixture(scope="module")
+def evaluated(
+    tmp_path_factory: pytest.TempPathFactory,
+    encoder: SentenceTransformerEncoder,
+    real_index: Index,
+    settings: Settings,
+) -> Evaluated:
+    """`qa eval QUESTIONS --json --k 10 --trec-dir DIR` run once over a three-question set."""
+    folder = tmp_path_factory.mktemp("eval")
+    questions = write_jsonl(folder / "questions.jsonl", QUESTION_SET)
+    trec_dir = folder / "trec"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        configure(monkeypatch, encoder, settings.index_dir)
+        output = run_main(
+            "eval", str(questions), "--json", "--k", "10", "--trec-dir", str(trec_dir)
+        )
+    return Evaluated(output, trec_dir)
+
+
+def test_eval_json_is_one_object_with_exactly_the_metrics(evaluated: Evaluated) -> None:
+    assert evaluated.output.status == 0, evaluated.output.stderr
+    report = json.loads(evaluated.output.stdout)
+
+    assert set(report) == METRIC_KEYS
+    assert all(0.0 <= report[name] <= 1.0 for name in METRIC_KEYS - {"questions"})
+    assert [question["id"] for question in report["questions"]] == ["chip", "samsung", "nvidia"]
+
+
+def test_eval_finds_the_seedchip_article_first(evaluated: Evaluated) -> None:
+    questions = {q["id"]: q for q in json.loads(evaluated.output.stdout)["questions"]}
+
+    assert questions["chip"]["sources"][0] == "002_5f75a4b7e3170e15.txt"
+
+
+def test_eval_trec_dir_holds_the_run_and_the_qrels(evaluated: Evaluated) -> None:
+    assert evaluated.output.status == 0, evaluated.output.stderr
+    assert sorted(path.name for path in evaluated.trec_dir.iterdir()) == [
+        "qrels.trec",
+        "run-hybrid.trec",
+    ]
+    run = [
+        line.split() for line in (evaluated.trec_dir / "run-hybrid.trec").read_text().splitlines()
+    ]
+    qrels = [line.split() for line in (evaluated.trec_dir / "qrels.trec").read_text().splitlines()]
+    assert {row[0] for row in run} == {row[0] for row in qrels} == {"chip", "samsung", "nvidia"}
+    assert all(len(row) == 6 and row[1] == "Q0" and row[5] == "hybrid" for row in run)
+    assert all(len(row) == 4 and row[3] == "1" for row in qrels)
+    assert run[0][:4] == ["chip", "Q0", "002_5f75a4b7e3170e15.txt", "1"]
