@@ -74,7 +74,9 @@ class Report:
 
 def load_seeds(seeds_dir: Path) -> dict[str, str]:
     """Map seed file name -> normalized text."""
-    return {p.name: normalize(p.read_text(encoding="utf-8")) for p in sorted(seeds_dir.glob("*.txt"))}
+    return {
+        p.name: normalize(p.read_text(encoding="utf-8")) for p in sorted(seeds_dir.glob("*.txt"))
+    }
 
 
 def load_questions(path: Path, report: Report) -> list[Question]:
@@ -121,7 +123,9 @@ def load_questions(path: Path, report: Report) -> list[Question]:
             ok = False
         if ok:
             questions.append(
-                Question(obj["id"], obj["question"], obj["relevant"], obj["answers"], obj["lang"], where)
+                Question(
+                    obj["id"], obj["question"], obj["relevant"], obj["answers"], obj["lang"], where
+                )
             )
     return questions
 
@@ -145,13 +149,13 @@ def check_answerable(q: Question, seeds: dict[str, str], report: Report) -> None
             report.error(f"{q.id}: relevant file {name!r} not found in seeds")
         elif not any(a in seeds[name] for a in norm_answers):
             report.error(f"{q.id}: relevant file {name} contains none of {q.answers}")
-    for answer, norm in zip(q.answers, norm_answers):
+    for answer, norm in zip(q.answers, norm_answers, strict=True):
         if not any(norm in seeds[name] for name in q.relevant if name in seeds):
             report.error(f"{q.id}: answer {answer!r} occurs in no relevant file")
     for name, text in seeds.items():
         if name in q.relevant:
             continue
-        hits = [a for a, norm in zip(q.answers, norm_answers) if norm in text]
+        hits = [a for a, norm in zip(q.answers, norm_answers, strict=True) if norm in text]
         if hits:
             report.warn(f"{q.id}: {name} also contains {hits} but is not listed in relevant")
 
@@ -161,11 +165,15 @@ def check_unanswerable(q: Question, report: Report) -> None:
         report.error(f"{q.id}: unanswerable question must have empty 'relevant' and 'answers'")
 
 
-def summarize(questions: list[Question], unanswerable: list[Question], seeds: dict[str, str]) -> None:
+def summarize(
+    questions: list[Question], unanswerable: list[Question], seeds: dict[str, str]
+) -> None:
     langs = Counter(q.lang for q in questions)
     per_file = Counter(name for q in questions for name in q.relevant)
     multi = sum(1 for q in questions if len(q.relevant) > 1)
-    print(f"answerable: {len(questions)}  unanswerable: {len(unanswerable)}  multi-article: {multi}")
+    print(
+        f"answerable: {len(questions)}  unanswerable: {len(unanswerable)}  multi-article: {multi}"
+    )
     print("languages (answerable): " + ", ".join(f"{k}={v}" for k, v in sorted(langs.items())))
     u_langs = Counter(q.lang for q in unanswerable)
     print("languages (unanswerable): " + ", ".join(f"{k}={v}" for k, v in sorted(u_langs.items())))

@@ -44,7 +44,7 @@ class Outcome:
     language: str
     sources: list[str]  # ranked source files, first occurrence of each
     answer_rank: int | None  # rank of the first passage that answers, if any
-    top_score: float
+    best_score: float
     flagged_answerable: bool
     top_passages: list[Passage]
 
@@ -63,7 +63,7 @@ class Outcome:
             "relevant": self.question.relevant,
             "sources": self.sources,
             "answer_rank": self.answer_rank,
-            "top_score": round(self.top_score, 4),
+            "best_score": self.best_score,
             "answerable": self.flagged_answerable,
             "expected_answerable": self.expected_answerable,
         }
@@ -87,6 +87,19 @@ class Report:
     @property
     def misses_at_5(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.hit_at(5)]
+
+    def threshold_sweep(self) -> list[tuple[float, int, int]]:
+        """(threshold, answerable flagged answerable, unanswerable flagged not) at each
+        observed best score: what `QA_ANSWERABLE_THRESHOLD` would give on this set."""
+        scores = sorted({o.best_score for o in self.outcomes + self.unanswerable})
+        return [
+            (
+                threshold,
+                sum(o.best_score >= threshold for o in self.outcomes),
+                sum(o.best_score < threshold for o in self.unanswerable),
+            )
+            for threshold in scores
+        ]
 
     @property
     def answerability(self) -> tuple[int, int, int, int]:
@@ -142,7 +155,7 @@ def ask(searcher: Searcher, question: Question, k: int, mode: SearchMode) -> Out
         language=question.lang or detect_language(question.question),
         sources=sources,
         answer_rank=answer_rank,
-        top_score=response.results[0].score if response.results else 0.0,
+        best_score=response.best_score,
         flagged_answerable=response.answerable,
         top_passages=response.results[:3],
     )
@@ -231,6 +244,7 @@ def print_report(reports: Sequence[Report], console: Console) -> None:
             f"{refused}/{unanswerable}",
         )
     console.print(overall)
+    _print_threshold_advice(reports[0], console)
     for report in reports:
         languages = Table(title=f"By question language ({report.mode})")
         languages.add_column("lang")
@@ -260,6 +274,20 @@ def print_report(reports: Sequence[Report], console: Console) -> None:
                 ", ".join(outcome.sources[:3]),
             )
         console.print(table)
+
+
+def _print_threshold_advice(report: Report, console: Console) -> None:
+    """The threshold that gets the most questions right, keeping answerable ones first."""
+    if not report.unanswerable:
+        return
+    threshold, answered, refused = max(
+        report.threshold_sweep(), key=lambda row: (row[1] + row[2], row[1])
+    )
+    console.print(
+        f"answerability: with QA_ANSWERABLE_THRESHOLD={threshold:.3f} this set would get "
+        f"{answered}/{len(report.outcomes)} answerable and {refused}/{len(report.unanswerable)} "
+        "unanswerable questions right (the flag is the best cosine against the threshold)"
+    )
 
 
 def _fold(text: str) -> str:

@@ -56,6 +56,9 @@ class SearchResponse(BaseModel):
     language: str = Field(description="ISO 639-1 code of the question, or 'unknown'.")
     mode: SearchMode
     answerable: bool = Field(description="False when no passage looks relevant.")
+    best_score: float = Field(
+        description="Highest cosine of any passage: `answerable` is this against the threshold."
+    )
     results: list[Passage]
 
 
@@ -108,22 +111,23 @@ class Searcher:
         question = validate_query(question, k)
         mode = mode or self.default_mode
         query = self.encoder.embed_queries([question])[0]
-        positions = self._rank(question, query, mode)[:k]
+        dense = self.index.search_dense(query, CANDIDATES)
+        best_score = round(dense[0].score, 4) if dense else -1.0
+        positions = self._rank(question, [hit.position for hit in dense], mode)[:k]
         scores = self.index.dense_scores(query, positions)
-        best_dense = self.index.search_dense(query, 1)
         return SearchResponse(
             question=question,
             language=detect_language(question),
             mode=mode,
-            answerable=bool(best_dense) and best_dense[0].score >= self.answerable_threshold,
+            answerable=best_score >= self.answerable_threshold,
+            best_score=best_score,
             results=[
                 self._passage(question, query, position, rank, score)
                 for rank, (position, score) in enumerate(zip(positions, scores, strict=True), 1)
             ],
         )
 
-    def _rank(self, question: str, query: np.ndarray, mode: SearchMode) -> list[int]:
-        dense = [hit.position for hit in self.index.search_dense(query, CANDIDATES)]
+    def _rank(self, question: str, dense: list[int], mode: SearchMode) -> list[int]:
         if mode == "dense":
             return dense
         lexical = [hit.position for hit in self.index.lexical.search(question, CANDIDATES)]

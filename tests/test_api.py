@@ -37,7 +37,7 @@ SEED_FILES = sorted(path.name for path in SEEDS.glob("*.txt"))
 SEEDCHIP_FILE = "002_5f75a4b7e3170e15.txt"
 FRENCH_QUESTION = "Comment s'appelle la puce IA que développe ByteDance ?"
 ENGLISH_QUESTION = "What is the name of the AI chip ByteDance is designing in-house?"
-RESPONSE_KEYS = {"question", "language", "mode", "answerable", "results"}
+RESPONSE_KEYS = {"question", "language", "mode", "answerable", "best_score", "results"}
 PASSAGE_KEYS = {
     "rank",
     "score",
@@ -119,7 +119,8 @@ def test_post_search_answers_with_ranked_passages(client: httpx.Client) -> None:
     assert set(body) == RESPONSE_KEYS
     assert body["question"] == FRENCH_QUESTION
     assert body["mode"] == "hybrid"
-    assert isinstance(body["answerable"], bool)
+    assert body["answerable"] is True
+    assert body["best_score"] >= max(passage["score"] for passage in body["results"])
     assert [passage["rank"] for passage in body["results"]] == [1, 2, 3, 4, 5]
     for passage in body["results"]:
         assert set(passage) == PASSAGE_KEYS
