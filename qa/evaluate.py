@@ -284,9 +284,9 @@ def _print_threshold_advice(report: Report, console: Console) -> None:
         report.threshold_sweep(), key=lambda row: (row[1] + row[2], row[1])
     )
     console.print(
-        f"answerability: with QA_ANSWERABLE_THRESHOLD={threshold:.3f} this set would get "
+        f"answerability: QA_ANSWERABLE_THRESHOLD={threshold:.3f} would get "
         f"{answered}/{len(report.outcomes)} answerable and {refused}/{len(report.unanswerable)} "
-        "unanswerable questions right (the flag is the best cosine against the threshold)"
+        "unanswerable questions of this set right"
     )
 
 
