@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     console.print(table)
     console.print(
-        f"model load {model_load:.2f} s (torch import included) · index load {index_load * 1000:.0f} ms · "
+        f"model load {model_load:.2f} s (torch import included) · "
+        f"index load {index_load * 1000:.0f} ms · "
         f"index build {build:.1f} s for {len(corpus.documents)} files "
         f"({len(index.chunks)} passages) · peak memory {rss_mib:.0f} MiB"
     )

@@ -181,7 +181,11 @@ def _searcher(settings: Settings) -> Searcher:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qa", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Ask questions of a folder of articles: index it, ask, serve it over HTTP, "
+        "measure retrieval. Settings come from QA_* environment variables (see README).",
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def folders(command: argparse.ArgumentParser) -> None:
