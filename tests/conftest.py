@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -82,6 +84,17 @@ def real_index(settings: Settings, encoder: SentenceTransformerEncoder) -> Index
     )
     save_index(index, settings.index_dir)
     return index
+
+
+@pytest.fixture
+def foreign_index_dir(real_index: Index, settings: Settings, tmp_path: Path) -> Path:
+    """A copy of the real index whose manifest names another model."""
+    index_dir = tmp_path / "foreign-index"
+    shutil.copytree(settings.index_dir, index_dir)
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest["model"] = "intfloat/some-other-model"
+    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return index_dir
 
 
 @pytest.fixture(scope="session")

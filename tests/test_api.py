@@ -477,13 +477,9 @@ def test_app_without_index_fails_at_start_up(tmp_path: Path, reuse_encoder: None
 
 
 def test_index_of_another_model_is_refused_with_how_to_rebuild(
-    tmp_path: Path, real_index: Index, settings: Settings, reuse_encoder: None
+    foreign_index_dir: Path, settings: Settings, reuse_encoder: None
 ) -> None:
-    index_dir = tmp_path / "index"
-    shutil.copytree(settings.index_dir, index_dir)
-    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-    manifest["model"] = "intfloat/some-other-model"
-    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    index_dir = foreign_index_dir
     app = api.create_app(make_settings(index_dir))
 
     with pytest.raises(IndexMismatchError) as error, TestClient(app):

@@ -193,14 +193,9 @@ def test_serve_without_index_fails_before_starting(tmp_path: Path) -> None:
 
 
 def test_serve_with_index_of_another_model_fails_before_starting(
-    real_index: Index, settings: Settings, tmp_path: Path
+    foreign_index_dir: Path, settings: Settings, tmp_path: Path
 ) -> None:
-    index_dir = tmp_path / "index"
-    shutil.copytree(settings.index_dir, index_dir)
-    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-    manifest["model"] = "intfloat/some-other-model"
-    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-
+    index_dir = foreign_index_dir
     result = qa("serve", "--port", "1", index_dir=index_dir, cwd=tmp_path)
 
     assert_one_error_line(
