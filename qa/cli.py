@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from qa.chunk import ChunkingConfig
-from qa.errors import IndexMissingError, QAError
+from qa.errors import IndexMissingError, IndexUnavailableError, QAError
 from qa.settings import SearchMode, Settings
 
 if TYPE_CHECKING:
@@ -60,35 +60,48 @@ def run_model(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_index(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.index import build_index, read_manifest, save_index, stale_reasons
-    from qa.ingest import fingerprint, load_corpus
+    if args.if_stale and not _index_problems(settings):
+        console.print(f"index in {settings.index_dir} is up to date", markup=False)
+        return 0
+    _build_index(settings, console)
+    return 0
 
-    chunking = ChunkingConfig.from_settings(settings)
-    if args.if_stale:
-        try:
-            manifest = read_manifest(settings.index_dir)
-        except IndexMissingError:
-            manifest = None
-        if manifest and manifest.model == settings.model:
-            reasons = stale_reasons(manifest, fingerprint(settings.corpus_dir), chunking)
-            if not reasons:
-                console.print(f"index in {settings.index_dir} is up to date", markup=False)
-                return 0
 
+def _index_problems(settings: Settings) -> list[str]:
+    """Why the index folder does not hold a current index of the corpus; empty if it does."""
+    from qa.index import read_manifest, stale_reasons
+    from qa.ingest import fingerprint
+
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except IndexMissingError:
+        return ["no index yet"]
+    except IndexUnavailableError as error:
+        return [str(error)]
+    reasons = stale_reasons(
+        manifest, fingerprint(settings.corpus_dir), ChunkingConfig.from_settings(settings)
+    )
+    if manifest.model != settings.model:
+        reasons.insert(0, f"built with model {manifest.model!r}")
+    return reasons
+
+
+def _build_index(settings: Settings, out: Console) -> None:
     from qa.embed import load_encoder
+    from qa.index import build_index, save_index
+    from qa.ingest import load_corpus
 
     corpus = load_corpus(settings.corpus_dir)
     for skipped in corpus.skipped:
         errors.print(f"qa: skipped {skipped.name}: {skipped.reason}", markup=False)
     encoder = load_encoder(settings)
-    index = build_index(corpus, encoder, chunking, progress=True)
+    index = build_index(corpus, encoder, ChunkingConfig.from_settings(settings), progress=True)
     save_index(index, settings.index_dir)
-    console.print(
+    out.print(
         f"indexed {len(corpus.documents)} files, {len(index.chunks)} passages "
         f"({encoder.model_id}, {encoder.dimension} dimensions) into {settings.index_dir}",
         markup=False,
     )
-    return 0
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -132,6 +145,14 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     questions = load_questions(args.questions)
     unanswerable = load_questions(args.unanswerable) if args.unanswerable else []
+    # An evaluation measures the corpus and settings it is given: index them first if needed.
+    if problems := _index_problems(settings):
+        errors.print(
+            f"qa: indexing {settings.corpus_dir} first ({problems[0]})",
+            markup=False,
+            soft_wrap=True,
+        )
+        _build_index(settings, errors)
     searcher = _searcher(settings)
     modes: list[SearchMode] = (
         ["dense", "lexical", "hybrid"]

@@ -402,3 +402,19 @@ def test_eval_trec_dir_holds_the_run_and_the_qrels(evaluated: Evaluated) -> None
     assert all(len(row) == 6 and row[1] == "Q0" and row[5] == "hybrid" for row in run)
     assert all(len(row) == 4 and row[3] == "1" for row in qrels)
     assert run[0][:4] == ["chip", "Q0", "002_5f75a4b7e3170e15.txt", "1"]
+
+
+def test_eval_indexes_a_corpus_that_has_no_index_yet(
+    monkeypatch: pytest.MonkeyPatch, encoder: SentenceTransformerEncoder, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    configure(monkeypatch, encoder, index_dir)
+    questions = write_jsonl(tmp_path / "questions.jsonl", QUESTION_SET[:1])
+
+    output = run_main("eval", str(questions), "--json", "--index-dir", str(index_dir))
+
+    assert output.status == 0, output.stderr
+    assert "indexing" in output.stderr
+    assert "no index yet" in output.stderr
+    assert read_manifest(index_dir).chunk_count > 0
+    assert json.loads(output.stdout)["recall@5"] == 1.0
