@@ -79,9 +79,13 @@ class Index:
     chunks: list[Chunk]
     dense: faiss.Index
     sentences: faiss.Index
-    sentence_rows: list[range]  # chunk position -> its rows in `sentences`
     lexical: LexicalIndex
-    _owners: list[int] = field(default_factory=list)  # sentence row -> chunk position, on demand
+    sentence_rows: list[range] = field(init=False)  # chunk position -> its rows in `sentences`
+    sentence_owners: list[int] = field(init=False)  # sentence row -> chunk position
+
+    def __post_init__(self) -> None:
+        self.sentence_rows = list(_sentence_rows(self.chunks))
+        self.sentence_owners = [p for p, rows in enumerate(self.sentence_rows) for _ in rows]
 
     def search_dense(self, query: Vectors, k: int) -> list[DenseHit]:
         """The `k` passages nearest to the query, best first.
@@ -92,9 +96,8 @@ class Index:
         best: dict[int, float] = {}
         for position, score in _search(self.dense, query, k):
             best[position] = score
-        owners = self._sentence_owners()
         for row, score in _search(self.sentences, query, k * 4):
-            position = owners[row]
+            position = self.sentence_owners[row]
             best[position] = max(best.get(position, -1.0), score)
         ranked = sorted(best.items(), key=lambda item: -item[1])[:k]
         return [DenseHit(position, score) for position, score in ranked]
@@ -114,11 +117,6 @@ class Index:
         rows = self.sentence_rows[position]
         vectors = self.sentences.reconstruct_n(rows.start, len(rows))
         return np.asarray(vectors @ query, dtype=np.float32)
-
-    def _sentence_owners(self) -> list[int]:
-        if len(self._owners) != self.sentences.ntotal:
-            self._owners[:] = [p for p, rows in enumerate(self.sentence_rows) for _ in rows]
-        return self._owners
 
 
 def build_index(
@@ -160,7 +158,6 @@ def build_index(
         chunks=chunks,
         dense=dense,
         sentences=sentence_index,
-        sentence_rows=list(_sentence_rows(chunks)),
         lexical=LexicalIndex.build(texts),
     )
 
@@ -232,11 +229,10 @@ def load_index(folder: Path, model: str) -> Index:
         sentences = faiss.read_index(str(folder / SENTENCES))
     except (OSError, RuntimeError, ValueError) as error:
         raise IndexCorruptError(f"cannot read the index in {folder}: {error}") from error
-    sentence_rows = list(_sentence_rows(chunks))
     if (
         dense.ntotal != len(chunks)
         or dense.d != manifest.dimension
-        or sentences.ntotal != (sentence_rows[-1].stop if sentence_rows else 0)
+        or sentences.ntotal != sum(len(chunk.sentences) for chunk in chunks)
     ):
         raise IndexCorruptError(f"the index files in {folder} disagree: rebuild with `qa index`")
     return Index(
@@ -245,7 +241,6 @@ def load_index(folder: Path, model: str) -> Index:
         chunks=chunks,
         dense=dense,
         sentences=sentences,
-        sentence_rows=sentence_rows,
         lexical=LexicalIndex.load(folder / LEXICAL, len(chunks)),
     )
 
