@@ -141,10 +141,18 @@ def run_serve(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.evaluate import evaluate, load_questions, print_report, write_trec
+    from qa.evaluate import (
+        check_question_sets,
+        evaluate,
+        load_questions,
+        print_report,
+        unknown_sources,
+        write_trec,
+    )
 
     questions = load_questions(args.questions)
-    unanswerable = load_questions(args.unanswerable) if args.unanswerable else []
+    unanswerable = load_questions(args.unanswerable, unanswerable=True) if args.unanswerable else []
+    check_question_sets(questions, unanswerable)  # before any indexing or model load
     # An evaluation measures the corpus and settings it is given: index them first if needed.
     if problems := _index_problems(settings):
         errors.print(
@@ -154,6 +162,13 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         )
         _build_index(settings, errors)
     searcher = _searcher(settings)
+    for name, ids in unknown_sources(questions, searcher.index.sources).items():
+        errors.print(
+            f"qa: warning: {name} is not in the index of {settings.corpus_dir}, "
+            f"so {', '.join(ids)} cannot find it",
+            markup=False,
+            soft_wrap=True,
+        )
     modes: list[SearchMode] = (
         ["dense", "lexical", "hybrid"]
         if args.mode == "all"

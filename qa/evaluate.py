@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,8 +109,11 @@ class Report:
         return right, len(self.outcomes), refused, len(self.unanswerable)
 
 
-def load_questions(path: Path) -> list[Question]:
-    """A question set; any bad line is an error naming the file and the line."""
+def load_questions(path: Path, *, unanswerable: bool = False) -> list[Question]:
+    """A question set; any bad line is an error naming the file and the line.
+
+    In a set of `unanswerable` questions, a question that lists a relevant file is an error.
+    """
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -125,12 +128,43 @@ def load_questions(path: Path) -> list[Question]:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "line"
             raise QuestionSetError(f"{path}:{number}: {where}: {first['msg']}") from error
+        if unanswerable and questions[-1].relevant:
+            raise QuestionSetError(
+                f"{path}:{number}: relevant: must be empty for a question the corpus cannot answer"
+            )
     ids = [q.id for q in questions]
     if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
         raise QuestionSetError(f"{path}: duplicate ids {', '.join(duplicates)}")
     if not questions:
         raise QuestionSetError(f"{path}: no question")
     return questions
+
+
+def check_question_sets(questions: Sequence[Question], unanswerable: Sequence[Question]) -> None:
+    """Refuse sets that cannot be scored together: nothing to rank, or one id twice."""
+    if not any(q.relevant for q in questions):
+        raise QuestionSetError(
+            "no question lists a relevant file, so there is nothing to rank "
+            "(questions the corpus cannot answer are scored only beside answerable ones)"
+        )
+    ids = [q.id for q in [*questions, *unanswerable]]
+    if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
+        raise QuestionSetError(f"ids used in both question sets: {', '.join(duplicates)}")
+
+
+def unknown_sources(
+    questions: Sequence[Question], indexed: Collection[str]
+) -> dict[str, list[str]]:
+    """Relevant files that are not in the index -> the questions listing them.
+
+    Such a question can never be answered: a typo, or a question set for another corpus.
+    """
+    unknown: dict[str, list[str]] = defaultdict(list)
+    for question in questions:
+        for name in question.relevant:
+            if name not in indexed:
+                unknown[name].append(question.id)
+    return dict(unknown)
 
 
 def contains_answer(text: str, answers: Sequence[str]) -> bool:
@@ -190,6 +224,7 @@ def evaluate(
     progress: bool = False,
 ) -> Report:
     """Ask every question and score the answers."""
+    check_question_sets(questions, unanswerable)
     answerable = [q for q in questions if q.relevant]
     unanswerable = [*unanswerable, *(q for q in questions if not q.relevant)]
     everything = [*answerable, *unanswerable]

@@ -226,6 +226,41 @@ def test_eval_with_a_malformed_question_file_names_file_and_line(
     assert result.stdout == ""
 
 
+UNANSWERABLE = {"id": "weather", "question": "Quel temps fera-t-il demain ?", "relevant": []}
+
+
+@pytest.mark.parametrize(
+    ("questions", "unanswerable", "message"),
+    [
+        pytest.param([UNANSWERABLE], None, "no question lists a relevant file", id="none to rank"),
+        pytest.param(
+            QUESTION_SET[:1],
+            [UNANSWERABLE, QUESTION_SET[1]],
+            "unanswerable.jsonl:2: relevant: must be empty",
+            id="relevant in unanswerable",
+        ),
+        pytest.param(
+            QUESTION_SET[:1],
+            [{**UNANSWERABLE, "id": "chip"}],
+            "both question sets: chip",
+            id="id twice",
+        ),
+    ],
+)
+def test_eval_refuses_question_sets_it_cannot_score_before_indexing(
+    tmp_path: Path, questions: list[Any], unanswerable: list[Any] | None, message: str
+) -> None:
+    args = ["eval", str(write_jsonl(tmp_path / "questions.jsonl", questions))]
+    if unanswerable is not None:
+        args += ["--unanswerable", str(write_jsonl(tmp_path / "unanswerable.jsonl", unanswerable))]
+    index_dir = tmp_path / "index"
+
+    result = qa(*args, index_dir=index_dir, cwd=tmp_path)
+
+    assert_one_error_line(result, message)
+    assert not index_dir.exists()
+
+
 # --- in this process ------------------------------------------------------------------------
 
 
@@ -418,3 +453,17 @@ def test_eval_indexes_a_corpus_that_has_no_index_yet(
     assert "no index yet" in output.stderr
     assert read_manifest(index_dir).chunk_count > 0
     assert json.loads(output.stdout)["recall@5"] == 1.0
+
+
+@pytest.mark.usefixtures("in_process")
+def test_eval_warns_about_relevant_files_that_are_not_indexed(tmp_path: Path) -> None:
+    typo = {**QUESTION_SET[1], "relevant": ["002_5f75a4b7e3170e15.text"]}
+    questions = write_jsonl(tmp_path / "questions.jsonl", [QUESTION_SET[0], typo])
+
+    output = run_main("eval", str(questions), "--json")
+
+    assert output.status == 0, output.stderr
+    warning = "qa: warning: 002_5f75a4b7e3170e15.text is not in the index"
+    assert warning in output.stderr
+    assert "samsung cannot find it" in output.stderr
+    assert json.loads(output.stdout)["recall@5"] == 0.5

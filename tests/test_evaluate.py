@@ -1,0 +1,89 @@
+"""Question sets and answer matching: pure logic, no model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.errors import QuestionSetError
+from qa.evaluate import (
+    Question,
+    check_question_sets,
+    contains_answer,
+    load_questions,
+    unknown_sources,
+)
+
+ANSWERABLE = Question(id="a", question="Qui ?", relevant=["x.txt"], answers=["X"])
+UNANSWERABLE = Question(id="u", question="Quoi ?")
+
+
+def write(path: Path, *lines: object) -> Path:
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_blank_lines_are_skipped_and_fields_default(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('\n{"id": "a", "question": "Qui ?"}\n\n', encoding="utf-8")
+
+    assert load_questions(path) == [Question(id="a", question="Qui ?")]
+
+
+def test_a_question_listing_a_file_is_refused_in_an_unanswerable_set(tmp_path: Path) -> None:
+    path = write(tmp_path / "u.jsonl", UNANSWERABLE.model_dump(), ANSWERABLE.model_dump())
+
+    assert load_questions(path) == [UNANSWERABLE, ANSWERABLE]
+    with pytest.raises(QuestionSetError, match=r"u\.jsonl:2: relevant: must be empty"):
+        load_questions(path, unanswerable=True)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "no question"),
+        ('{"id": "a", "question": "x"}\n{"id": "a", "question": "y"}\n', "duplicate ids a"),
+        ('{"id": "a", "question": "x", "relevant": "x.txt"}\n', ":1: relevant"),
+    ],
+)
+def test_bad_sets_are_refused_naming_the_file(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(QuestionSetError, match=message) as raised:
+        load_questions(path)
+    assert str(path) in str(raised.value)
+
+
+def test_sets_with_nothing_to_rank_or_a_shared_id_are_refused() -> None:
+    check_question_sets([ANSWERABLE, UNANSWERABLE], [])
+    with pytest.raises(QuestionSetError, match="nothing to rank"):
+        check_question_sets([UNANSWERABLE], [])
+    with pytest.raises(QuestionSetError, match="both question sets: a"):
+        check_question_sets([ANSWERABLE], [UNANSWERABLE.model_copy(update={"id": "a"})])
+
+
+def test_unknown_sources_names_each_missing_file_with_its_questions() -> None:
+    other = Question(id="b", question="Où ?", relevant=["x.txt", "y.txt"])
+
+    assert unknown_sources([ANSWERABLE, other, UNANSWERABLE], {"y.txt"}) == {"x.txt": ["a", "b"]}
+    assert unknown_sources([ANSWERABLE, other], {"x.txt", "y.txt"}) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "answers", "expected"),
+    [
+        ("La puce SeedChip sera produite", ["seedchip"], True),
+        ("pour 7\u00a0milliards de dollars", ["7 milliards"], True),
+        ("pour 7\n  milliards", ["7 milliards"], True),
+        ("pour 70 milliards", ["7 milliards"], False),
+        ("n'importe quoi", ["", "  "], False),
+        ("n'importe quoi", [], False),
+    ],
+)
+def test_contains_answer_ignores_case_and_spacing(
+    text: str, answers: list[str], expected: bool
+) -> None:
+    assert contains_answer(text, answers) is expected
