@@ -11,10 +11,11 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from qa.chunk import ChunkingConfig
 from qa.errors import IndexMissingError, IndexUnavailableError, QAError
@@ -23,8 +24,9 @@ from qa.settings import SearchMode, Settings
 if TYPE_CHECKING:
     from qa.search import Searcher
 
-console = Console()
-errors = Console(stderr=True)
+# Soft wrap: a long path or line piped to a file stays whole instead of being cut at 80 columns.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status: int = args.run(args, settings)
         sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's shutdown
     except QAError as error:
-        errors.print(f"qa: error: {error}", markup=False, highlight=False, soft_wrap=True)
+        errors.print(f"qa: error: {error}", markup=False, highlight=False)
         return 1
     except BrokenPipeError:
         # The reader went away (`qa ask --json ... | head`): stop quietly, as rich does.
@@ -60,6 +62,7 @@ def run_model(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_index(args: argparse.Namespace, settings: Settings) -> int:
+    _require_folder(settings.index_dir, "index folder")
     if args.if_stale and not _index_problems(settings):
         console.print(f"index in {settings.index_dir} is up to date", markup=False)
         return 0
@@ -112,16 +115,20 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     verdict = "" if response.answerable else "  (nothing clearly relevant: closest passages)"
     console.print(
-        f"[bold]{response.question}[/] [dim]{response.language}, {response.mode}[/]{verdict}"
+        f"[bold]{escape(response.question)}[/] "
+        f"[dim]{response.language}, {response.mode}[/]{verdict}"
     )
     for passage in response.results:
-        text = passage.text
+        text = escape(passage.text)
         if passage.highlight:
             start = passage.highlight.start - passage.start
             end = passage.highlight.end - passage.start
-            text = f"{text[:start]}[reverse]{text[start:end]}[/reverse]{text[end:]}"
+            text = (
+                f"{escape(passage.text[:start])}[reverse]{escape(passage.text[start:end])}"
+                f"[/reverse]{escape(passage.text[end:])}"
+            )
         console.print(
-            f"\n[bold cyan]{passage.rank}.[/] [green]{passage.source}[/] "
+            f"\n[bold cyan]{passage.rank}.[/] [green]{escape(passage.source)}[/] "
             f"[dim]score {passage.score:.3f} · chars {passage.start}-{passage.end}[/]"
         )
         console.print(text, highlight=False)
@@ -153,13 +160,12 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     questions = load_questions(args.questions)
     unanswerable = load_questions(args.unanswerable, unanswerable=True) if args.unanswerable else []
     check_question_sets(questions, unanswerable)  # before any indexing or model load
+    if args.trec_dir:
+        _require_folder(args.trec_dir, "TREC folder")
     # An evaluation measures the corpus and settings it is given: index them first if needed.
     if problems := _index_problems(settings):
-        errors.print(
-            f"qa: indexing {settings.corpus_dir} first ({problems[0]})",
-            markup=False,
-            soft_wrap=True,
-        )
+        _require_folder(settings.index_dir, "index folder")
+        errors.print(f"qa: indexing {settings.corpus_dir} first ({problems[0]})", markup=False)
         _build_index(settings, errors)
     searcher = _searcher(settings)
     for name, ids in unknown_sources(questions, searcher.index.sources).items():
@@ -167,7 +173,6 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             f"qa: warning: {name} is not in the index of {settings.corpus_dir}, "
             f"so {', '.join(ids)} cannot find it",
             markup=False,
-            soft_wrap=True,
         )
     modes: list[SearchMode] = (
         ["dense", "lexical", "hybrid"]
@@ -216,8 +221,21 @@ def _searcher(settings: Settings) -> Searcher:
     return Searcher(index, load_encoder(settings), settings)
 
 
+def _require_folder(path: Path, what: str) -> None:
+    """Fail before any work when the folder to write into is taken by a file."""
+    if path.exists() and not path.is_dir():
+        raise QAError(f"{what} {path} is a file, not a folder")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line errors of the rest of `qa` (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"qa: error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qa",
         description="Ask questions of a folder of articles: index it, ask, serve it over HTTP, "
         "measure retrieval. Settings come from QA_* environment variables (see README).",
@@ -254,7 +272,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="measure retrieval on a question set")
     evaluate.add_argument("questions", type=Path, help="question set (JSON Lines)")
     evaluate.add_argument("--unanswerable", type=Path, help="questions the corpus cannot answer")
-    evaluate.add_argument("--k", type=_k, default=10, help="depth of the rankings (default 10)")
+    evaluate.add_argument(
+        "--k",
+        type=_eval_depth,
+        default=10,
+        help="passages retrieved per question, from which the file rankings are made "
+        "(10-50, default 10: the metrics go down to @10)",
+    )
     evaluate.add_argument("--mode", choices=[*modes, "all"], help="retrieval mode, or all three")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--trec-dir", type=Path, help="also write TREC run and qrels files here")
@@ -263,11 +287,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _k(value: str) -> int:
+def _k(value: str, lowest: int = 1) -> int:
     number = int(value) if value.isdigit() else 0
-    if not 1 <= number <= 50:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 50 (got {value!r})")
+    if not lowest <= number <= 50:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from {lowest} to 50 (got {value!r})"
+        )
     return number
+
+
+def _eval_depth(value: str) -> int:
+    return _k(value, lowest=10)
 
 
 if __name__ == "__main__":

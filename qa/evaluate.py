@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field, ValidationError
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
+from rich.text import Text
 
-from qa.errors import QuestionSetError
-from qa.search import Passage, Searcher, detect_language
+from qa.errors import InvalidQueryError, QuestionSetError
+from qa.search import DEFAULT_K, Passage, Searcher, detect_language, validate_query
 from qa.settings import SearchMode
 
 RANKING_METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
@@ -124,10 +125,13 @@ def load_questions(path: Path, *, unanswerable: bool = False) -> list[Question]:
             continue
         try:
             questions.append(Question.model_validate_json(line))
+            validate_query(questions[-1].question, DEFAULT_K)  # what the service would refuse
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "line"
             raise QuestionSetError(f"{path}:{number}: {where}: {first['msg']}") from error
+        except InvalidQueryError as error:
+            raise QuestionSetError(f"{path}:{number}: {error}") from error
         if unanswerable and questions[-1].relevant:
             raise QuestionSetError(
                 f"{path}:{number}: relevant: must be empty for a question the corpus cannot answer"
@@ -302,11 +306,11 @@ def print_report(reports: Sequence[Report], console: Console) -> None:
         for column in ("id", "question", "relevant", "top-3 sources"):
             table.add_column(column)
         for outcome in misses:
-            table.add_row(
-                outcome.question.id,
-                outcome.question.question,
-                ", ".join(outcome.question.relevant),
-                ", ".join(outcome.sources[:3]),
+            table.add_row(  # Text: brackets in a question are not rich markup
+                Text(outcome.question.id),
+                Text(outcome.question.question),
+                Text(", ".join(outcome.question.relevant)),
+                Text(", ".join(outcome.sources[:3])),
             )
         console.print(table)
 

@@ -227,6 +227,11 @@ def load_index(folder: Path, model: str) -> Index:
         chunks = list(_read_jsonl(folder / CHUNKS, Chunk))
         dense = faiss.read_index(str(folder / DENSE))
         sentences = faiss.read_index(str(folder / SENTENCES))
+    except ValidationError as error:  # a pydantic dump is many lines: its first problem will do
+        raise IndexCorruptError(
+            f"cannot read the index in {folder}: {error.title}: {error.errors()[0]['msg']}; "
+            "rebuild it with `qa index`"
+        ) from error
     except (OSError, RuntimeError, ValueError) as error:
         raise IndexCorruptError(f"cannot read the index in {folder}: {error}") from error
     if (

@@ -86,6 +86,9 @@ def validate_query(question: str, k: int) -> str:
     question = question.strip()
     if not question:
         raise InvalidQueryError("question: must not be blank")
+    if not any(character.isalnum() for character in question):
+        # "?", "...", an emoji or a zero-width space embed to a vector all the same.
+        raise InvalidQueryError("question: must contain a letter or a digit")
     if len(question) > MAX_QUESTION_CHARS:
         raise InvalidQueryError(
             f"question: at most {MAX_QUESTION_CHARS} characters (got {len(question)})"

@@ -317,6 +317,55 @@ def test_ask_prints_each_passage_with_its_source(searcher: Searcher) -> None:
 
 
 @pytest.mark.usefixtures("in_process")
+def test_ask_prints_brackets_as_written_not_as_markup() -> None:
+    question = "ByteDance [/link] [bold]SeedChip[/bold] ?"
+
+    output = run_main("ask", question, "-k", "1")
+
+    assert output.status == 0, output.stderr
+    assert question in output.stdout
+
+
+@pytest.mark.usefixtures("in_process")
+def test_a_long_path_printed_into_a_pipe_stays_on_one_line(
+    tmp_path: Path, settings: Settings
+) -> None:
+    long_name = tmp_path / ("an-index-folder-with-a-long-name-" * 4)
+    long_name.symlink_to(settings.index_dir.resolve())
+
+    output = run_main("index", "--if-stale", "--index-dir", str(long_name))
+
+    assert output.status == 0, output.stderr
+    assert output.stdout == f"index in {long_name} is up to date\n"
+
+
+@pytest.mark.usefixtures("in_process")
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        (["index", "--index-dir", "{file}"], "index folder"),
+        (["eval", "{questions}", "--index-dir", "{file}"], "index folder"),
+        (["eval", "{questions}", "--trec-dir", "{file}"], "TREC folder"),
+    ],
+    ids=["index", "eval index", "eval trec"],
+)
+def test_a_file_where_a_folder_is_written_is_refused_before_any_work(
+    tmp_path: Path, args: list[str], what: str
+) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder", encoding="utf-8")
+    questions = write_jsonl(tmp_path / "questions.jsonl", QUESTION_SET[:1])
+    paths = {"file": taken, "questions": questions}
+
+    output = run_main(*(arg.format(**paths) for arg in args))
+
+    assert output.status == 1
+    assert output.stderr == f"qa: error: {what} {taken} is a file, not a folder\n"
+    assert output.stdout == ""
+    assert taken.read_text(encoding="utf-8") == "not a folder"
+
+
+@pytest.mark.usefixtures("in_process")
 def test_ask_into_a_closed_pipe_stops_quietly() -> None:
     """`qa ask --json ... | head -1`: the reader leaves before the output is written."""
     read_end, write_end = os.pipe()
@@ -333,15 +382,36 @@ def test_ask_into_a_closed_pipe_stops_quietly() -> None:
     assert stderr.getvalue() == ""
 
 
+BAD_K = ["0", "51", "-1", "abc", "2.5"]
+
+
 @pytest.mark.usefixtures("in_process")
-@pytest.mark.parametrize("k", ["0", "51", "-1", "abc", "2.5"])
-@pytest.mark.parametrize("command", [["ask", QUESTION, "-k"], ["eval", "q.jsonl", "--k"]])
-def test_bad_k_is_refused_with_a_readable_message(command: list[str], k: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "k", "lowest"),
+    [(["ask", QUESTION, "-k"], k, 1) for k in BAD_K]
+    # eval's metrics go down to @10: fewer passages would cut its file rankings short.
+    + [(["eval", "q.jsonl", "--k"], k, 10) for k in [*BAD_K, "9"]],
+)
+def test_bad_k_is_one_error_line(command: list[str], k: str, lowest: int) -> None:
     output = run_main(*command, k)
 
-    assert output.status != 0
-    assert f"must be a whole number from 1 to 50 (got '{k}')" in output.stderr
-    assert "Traceback" not in output.stderr
+    assert output.status == 2
+    assert output.stderr.startswith(f"qa: error: qa {command[0]}: argument ")
+    assert f"must be a whole number from {lowest} to 50 (got '{k}')" in output.stderr
+    assert output.stderr.count("\n") == 1
+
+
+@pytest.mark.usefixtures("in_process")
+@pytest.mark.parametrize(
+    "args", [["ask", QUESTION, "--mode", "bogus"], ["index", "--nope"], ["serve", "--port", "x"]]
+)
+def test_bad_options_are_one_error_line(args: list[str]) -> None:
+    output = run_main(*args)
+
+    assert output.status == 2
+    assert output.stderr.startswith("qa: error: ")
+    assert output.stderr.count("\n") == 1
+    assert "--help" in output.stderr
 
 
 @pytest.mark.usefixtures("in_process")

@@ -46,6 +46,8 @@ def test_a_question_listing_a_file_is_refused_in_an_unanswerable_set(tmp_path: P
         ("", "no question"),
         ('{"id": "a", "question": "x"}\n{"id": "a", "question": "y"}\n', "duplicate ids a"),
         ('{"id": "a", "question": "x", "relevant": "x.txt"}\n', ":1: relevant"),
+        ('{"id": "a", "question": "x"}\n{"id": "b", "question": "  "}\n', ":2: question: must not"),
+        (json.dumps({"id": "a", "question": "x" * 2001}), ":1: question: at most 2000"),
     ],
 )
 def test_bad_sets_are_refused_naming_the_file(tmp_path: Path, content: str, message: str) -> None:

@@ -94,6 +94,23 @@ def test_damaged_index_is_reported(fake_index: Index, tmp_path: Path) -> None:
         load_index(tmp_path, "fake-bow")
 
 
+@pytest.mark.parametrize("damaged", ["chunks.jsonl", "sources.jsonl"])
+def test_a_damaged_record_file_is_one_line_naming_the_folder(
+    fake_index: Index, tmp_path: Path, damaged: str
+) -> None:
+    save_index(fake_index, tmp_path)
+    path = tmp_path / damaged
+    path.write_text(path.read_text(encoding="utf-8")[:-40], encoding="utf-8")  # cut short
+
+    with pytest.raises(IndexCorruptError) as raised:
+        load_index(tmp_path, "fake-bow")
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.startswith(f"cannot read the index in {tmp_path}: ")
+    assert message.endswith("rebuild it with `qa index`")
+
+
 def test_unreadable_manifest_is_reported(fake_index: Index, tmp_path: Path) -> None:
     save_index(fake_index, tmp_path)
     (tmp_path / MANIFEST).write_text("{not json", encoding="utf-8")

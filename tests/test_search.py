@@ -34,6 +34,10 @@ def test_rrf_keeps_items_found_by_one_ranking_only() -> None:
         ("", 5, "blank"),
         ("   \n ", 5, "blank"),
         ("x" * (MAX_QUESTION_CHARS + 1), 5, "2000"),
+        ("?", 5, "a letter or a digit"),
+        ("... !", 5, "a letter or a digit"),
+        ("\U0001f600", 5, "a letter or a digit"),
+        ("\u200b", 5, "a letter or a digit"),
         ("ok", 0, "k"),
         ("ok", MAX_K + 1, "k"),
     ],
@@ -45,6 +49,8 @@ def test_invalid_queries_say_what_is_wrong(question: str, k: int, problem: str) 
 
 def test_valid_query_is_stripped() -> None:
     assert validate_query("  Qui ?  ", 1) == "Qui ?"
+    assert validate_query("910B ?", 1) == "910B ?"
+    assert validate_query("字节跳动?", 1) == "字节跳动?"
     assert validate_query("x" * MAX_QUESTION_CHARS, MAX_K) == "x" * MAX_QUESTION_CHARS
 
 
