@@ -121,10 +121,15 @@ def shorten(text: str, limit: int) -> str:
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The `*.txt` files of a corpus folder, sorted by name."""
+    """The `*.txt` files of a corpus folder (any case: `X.TXT` too), sorted by name.
+
+    Subfolders are not read: a corpus is one folder.
+    """
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
-    return sorted(path for path in corpus_dir.glob("*.txt") if path.is_file())
+    return sorted(
+        path for path in corpus_dir.iterdir() if path.suffix.lower() == ".txt" and path.is_file()
+    )
 
 
 def fingerprint(corpus_dir: Path) -> dict[str, str]:
@@ -164,6 +169,8 @@ def parse_document(name: str, data: bytes) -> Document:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         raise CorpusError(f"not valid UTF-8 (byte {error.start})") from error
+    if not text.strip():
+        raise CorpusError("empty file")
     blocks = tuple(find_blocks(text))
     if not blocks:
         raise CorpusError("no content line")

@@ -255,13 +255,21 @@ def test_corpus_loads_good_files_and_reports_broken_ones(corpus: Path) -> None:
     reasons = {skipped.name: skipped.reason for skipped in loaded.skipped}
     assert set(reasons) == {"latin1.txt", "empty.txt", "boilerplate.txt"}
     assert "UTF-8" in reasons["latin1.txt"]
+    assert reasons["empty.txt"] == "empty file"
     assert all(reason.strip() for reason in reasons.values())
 
 
-def test_corpus_reads_only_txt_files(corpus: Path) -> None:
+def test_corpus_reads_only_txt_files_of_the_folder_itself(corpus: Path) -> None:
+    (corpus / "UPPER.TXT").write_text(article("Un autre titre", PARAGRAPH), encoding="utf-8")
+    (corpus / "dir.txt").mkdir()
+    (corpus / "sub").mkdir()
+    (corpus / "sub" / "nested.txt").write_text(article(PARAGRAPH), encoding="utf-8")
+
     loaded = load_corpus(corpus)
+
     names = {d.name for d in loaded.documents} | {s.name for s in loaded.skipped}
-    assert "notes.md" not in names
+    assert "UPPER.TXT" in {d.name for d in loaded.documents}
+    assert names.isdisjoint({"notes.md", "dir.txt", "nested.txt", "sub"})
 
 
 def test_missing_corpus_folder_raises(tmp_path: Path) -> None:
