@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -140,11 +141,20 @@ def run_serve(_: argparse.Namespace, settings: Settings) -> int:
 
     from qa.api import create_app
 
+    _check_can_listen(settings.host, settings.port)  # a taken port: say so before a 10 s load
     # Load before the server starts, so that a missing, foreign or damaged index is one line
     # from `main`, not a traceback from the server's start-up.
     app = create_app(settings, searcher=_searcher(settings))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    try:
+        with socket.create_server((host, port)):  # closed at once: uvicorn binds it again
+            pass
+    except OSError as error:
+        raise QAError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:

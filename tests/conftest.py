@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import shutil
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -102,3 +103,10 @@ def searcher(
     real_index: Index, encoder: SentenceTransformerEncoder, settings: Settings
 ) -> Searcher:
     return Searcher(real_index, encoder, settings)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from qa.embed import SentenceTransformerEncoder
 from qa.index import Index, read_manifest
 from qa.search import Searcher
 from qa.settings import Settings
-from tests.conftest import MODELS, SEEDS
+from tests.conftest import MODELS, SEEDS, free_port
 
 SMALL_CORPUS = ["000_0afdbc2315d05444.txt", "003_8a499cfd293259c1.txt"]
 QUESTION = "Comment s'appelle la puce IA que développe ByteDance ?"
@@ -186,10 +187,18 @@ def test_ask_without_index_says_to_run_qa_index(tmp_path: Path) -> None:
 
 
 def test_serve_without_index_fails_before_starting(tmp_path: Path) -> None:
-    result = qa("serve", "--port", "1", index_dir=tmp_path / "none", cwd=tmp_path)
+    result = qa("serve", "--port", str(free_port()), index_dir=tmp_path / "none", cwd=tmp_path)
 
     assert_one_error_line(result, "no index", "qa index")
     assert "Uvicorn running" not in result.stdout + result.stderr
+
+
+def test_serve_on_a_taken_port_fails_before_loading_anything(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = qa("serve", "--port", str(port), index_dir=tmp_path / "none", cwd=tmp_path)
+
+    assert_one_error_line(result, f"cannot listen on 127.0.0.1:{port}", "in use")
 
 
 def test_serve_with_index_of_another_model_fails_before_starting(

@@ -14,7 +14,6 @@ import html
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -38,11 +37,11 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tests.conftest import MODELS, SEEDS, free_port
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO / "seeds"
-MODELS = REPO / "models"
 DOCS = REPO / "docs"
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -117,12 +116,6 @@ UI = {
 
 
 # ------------------------------------------------------------------------------ processes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def qa_env(corpus: Path, index_dir: Path, cors_origins: str = "") -> dict[str, str]:
