@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from importlib.resources import files
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field, field_validator
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa import __version__
 from qa.chunk import ChunkingConfig
@@ -33,6 +36,10 @@ from qa.settings import SearchMode, Settings, get_settings
 
 log = logging.getLogger("qa.api")
 
+# The largest request body the service reads, in bytes. A search body is far smaller: even a
+# 2,000-character question with every character escaped as a surrogate pair is 24,000 bytes.
+MAX_BODY_BYTES = 64 * 1024
+
 # Domain error -> (HTTP status, machine-readable code). The one place errors meet HTTP.
 ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     InvalidQueryError: (422, "invalid_request"),
@@ -47,7 +54,10 @@ class SearchRequest(BaseModel):
     question: str = Field(
         max_length=MAX_QUESTION_CHARS, examples=["Quelle puce ByteDance développe-t-il ?"]
     )
-    k: int = Field(DEFAULT_K, ge=1, le=MAX_K, description="Number of passages to return.")
+    # Strict: a JSON integer only, not true, "5" or 1e1 (the query string's k stays lax).
+    k: int = Field(
+        DEFAULT_K, ge=1, le=MAX_K, strict=True, description="Number of passages to return."
+    )
     mode: SearchMode | None = Field(
         None, description="Retrieval mode; the service default if absent."
     )
@@ -104,6 +114,48 @@ def require_json(request: Request) -> None:
         )
 
 
+class BodySizeLimit:
+    """Refuses a request body over `max_bytes` with 413: from its Content-Length before reading
+    any of it, or while it is read when it comes without one (chunked)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.detail = f"the request body is over the {max_bytes}-byte limit"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await _error(413, "request_too_large", self.detail)(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                # Raised where the route reads its body; the HTTPException handler answers.
+                raise HTTPException(413, self.detail)
+            return message
+
+        await self.app(scope, receive_within_limit, send)
+
+
+class JSONErrorCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, whose refused preflight is the service's JSON error, not plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = bytes(response.body).decode("utf-8", "replace")  # "Disallowed CORS origin"
+        return _error(response.status_code, "cors_refused", detail)
+
+
 def create_app(settings: Settings | None = None, searcher: Searcher | None = None) -> FastAPI:
     """The application. The model and the index are loaded once, when it starts, unless a
     `searcher` already holding them is given (`qa serve` loads them first to fail early)."""
@@ -132,8 +184,10 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         lifespan=lifespan,
         responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
     )
+    # Added first, so CORS wraps it: a browser can read its 413 too.
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(
-        CORSMiddleware,
+        JSONErrorCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"],
@@ -151,13 +205,28 @@ def _stale(settings: Settings, manifest: Manifest) -> list[str]:
     return stale_reasons(manifest, corpus, ChunkingConfig.from_settings(settings))
 
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def _get(app: FastAPI, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
+    """`app.get`, and HEAD on the same path by the same endpoint: GET's headers, no body.
+    HEAD stays out of the API schema, which would otherwise list every operation twice."""
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        app.get(path, **options)(endpoint)
+        app.head(path, **{**options, "include_in_schema": False})(endpoint)
+        return endpoint
+
+    return register
+
+
 def _add_routes(app: FastAPI) -> None:
     @app.post("/search", response_model=SearchResponse, dependencies=[Depends(require_json)])
     def search_post(body: SearchRequest, searcher: SearcherDep) -> SearchResponse:
         """Best passages for a question sent as JSON."""
         return searcher.search(body.question, body.k, body.mode)
 
-    @app.get("/search", response_model=SearchResponse)
+    @_get(app, "/search", response_model=SearchResponse)
     def search_get(
         searcher: SearcherDep,
         q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="The question.")],
@@ -167,7 +236,7 @@ def _add_routes(app: FastAPI) -> None:
         """Best passages for a question sent in the query string."""
         return searcher.search(q, k, mode)
 
-    @app.get("/sources", response_model=SourceList)
+    @_get(app, "/sources", response_model=SourceList)
     def list_sources(searcher: SearcherDep) -> SourceList:
         """The indexed articles, with their titles and number of passages."""
         counts: dict[str, int] = {}
@@ -180,7 +249,7 @@ def _add_routes(app: FastAPI) -> None:
             ]
         )
 
-    @app.get("/sources/{name}", response_model=Source, responses={404: {"model": ErrorBody}})
+    @_get(app, "/sources/{name}", response_model=Source, responses={404: {"model": ErrorBody}})
     def get_source(name: str, searcher: SearcherDep) -> Source:
         """One article's original text; passage offsets index into it."""
         source = searcher.index.sources.get(name)
@@ -188,12 +257,12 @@ def _add_routes(app: FastAPI) -> None:
             raise SourceNotFoundError(name)
         return source
 
-    @app.get("/health")
+    @_get(app, "/health")
     def health() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
+    @_get(app, "/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
     def ready(request: Request, searcher: SearcherDep) -> Readiness:
         """Model and index are loaded; says whether the index is stale."""
         manifest = searcher.index.manifest
@@ -206,11 +275,11 @@ def _add_routes(app: FastAPI) -> None:
             stale=request.app.state.stale,
         )
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @_get(app, "/", response_class=HTMLResponse, include_in_schema=False)
     def demo_page() -> HTMLResponse:
         return HTMLResponse(_static("index.html"))
 
-    @app.get("/widget.js", include_in_schema=False)
+    @_get(app, "/widget.js", include_in_schema=False)
     def widget() -> Response:
         return Response(_static("widget.js"), media_type="application/javascript")
 
@@ -233,19 +302,54 @@ def _add_error_handlers(app: FastAPI) -> None:
         return _error(422, "invalid_request", _describe(error.errors()))
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 415: "unsupported_media_type"}
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        unparsable = _unparsable_body(error)
+        if unparsable is not None:
+            return _error(422, "invalid_request", unparsable)
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "request_too_large",
+            415: "unsupported_media_type",
+        }
+        headers = dict(error.headers or {})  # e.g. the `Allow` header a 405 must carry
+        if error.status_code == 405:
+            headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
         return _error(
             error.status_code,
             code.get(error.status_code, "http_error"),
             str(error.detail),
-            headers=error.headers,  # e.g. the `Allow` header a 405 must carry
+            headers=headers,
         )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
         return _error(500, "internal_error", "internal error; the server log has the details")
+
+
+def _unparsable_body(error: HTTPException) -> str | None:
+    """The detail for a JSON body FastAPI could not parse and reports as a bare 400 (its JSON
+    syntax errors come as validation errors instead): bytes that are not UTF-8, or nesting
+    deeper than Python's recursion limit. None for any other HTTP error."""
+    if error.status_code != 400:
+        return None
+    cause = error.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return f"body: malformed JSON at byte {cause.start} (not valid UTF-8)"
+    if isinstance(cause, RecursionError):
+        return "body: malformed JSON (nested too deeply)"
+    return None
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the routes of the request's path answer; Starlette's 405 names only those
+    of the first route matching the path (POST for /search)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 def _describe(errors: Any) -> str:

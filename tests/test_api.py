@@ -31,7 +31,7 @@ from qa.errors import IndexMismatchError, IndexMissingError
 from qa.index import Index, build_index, save_index
 from qa.ingest import load_corpus
 from qa.settings import Settings
-from tests.conftest import SEEDS, make_settings
+from tests.conftest import SEEDS, free_port, make_settings
 
 SEED_FILES = sorted(path.name for path in SEEDS.glob("*.txt"))
 SEEDCHIP_FILE = "002_5f75a4b7e3170e15.txt"
@@ -55,17 +55,10 @@ ALLOWED_ORIGIN = "https://example.org"
 # --- the real server ------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def base_url(real_index: Index, settings: Settings) -> Iterator[str]:
     """A real uvicorn server on a free port, serving the real app over the saved real index."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         api.create_app(settings), host="127.0.0.1", port=port, log_level="warning"
     )
@@ -347,6 +340,44 @@ def test_post_search_rejects_malformed_json(client: httpx.Client, content: bytes
     assert_error(response, 422, "invalid_request", "body:")
 
 
+@pytest.mark.parametrize("k", ["true", "false", '"5"', "1e1", "10.0", "null"])
+def test_post_search_k_must_be_a_json_integer(client: httpx.Client, k: str) -> None:
+    response = client.post(
+        "/search",
+        content=f'{{"question": "puce", "k": {k}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+
+    assert_error(response, 422, "invalid_request", "k:", "integer")
+
+
+def test_get_search_still_reads_k_from_the_query_string(client: httpx.Client) -> None:
+    response = client.get("/search", params={"q": FRENCH_QUESTION, "k": "3"})
+
+    assert response.status_code == 200, response.text
+    assert len(response.json()["results"]) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        pytest.param('{"question": "café"}'.encode("latin-1"), "UTF-8", id="latin-1"),
+        pytest.param(b"[" * 5000 + b"]" * 5000, "nested too deeply", id="5000 levels"),
+        pytest.param(
+            b'{"question": "puce", "k": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+            "nested too deeply",
+            id="5000 levels in a field",
+        ),
+    ],
+)
+def test_unparsable_body_is_described_as_malformed_json(
+    client: httpx.Client, content: bytes, fragment: str
+) -> None:
+    response = client.post("/search", content=content, headers={"content-type": "application/json"})
+
+    assert_error(response, 422, "invalid_request", "body: malformed JSON", fragment)
+
+
 def test_malformed_json_is_described_as_such(client: httpx.Client) -> None:
     response = client.post(
         "/search", content=b'{"question": }', headers={"content-type": "application/json"}
@@ -388,21 +419,101 @@ def test_unknown_route_is_404_json(client: httpx.Client, path: str) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("DELETE", "/search", {"GET", "POST"}),
-        ("PUT", "/health", {"GET"}),
-        ("POST", "/sources", {"GET"}),
+        ("DELETE", "/search", "GET, HEAD, POST"),
+        ("PUT", "/health", "GET, HEAD"),
+        ("POST", "/sources", "GET, HEAD"),
+        ("POST", f"/sources/{SEEDCHIP_FILE}", "GET, HEAD"),
     ],
 )
-def test_wrong_method_is_405_json_with_allow_header(
-    client: httpx.Client, method: str, path: str, allowed: set[str]
+def test_wrong_method_is_405_json_with_allow_header_naming_every_method(
+    client: httpx.Client, method: str, path: str, allowed: str
 ) -> None:
     response = client.request(method, path)
 
     assert_error(response, 405, "method_not_allowed")
-    # Starlette names the methods of the first route matching the path only (POST for /search).
-    named = {part.strip() for part in response.headers["allow"].split(",")}
-    assert named
-    assert named <= allowed
+    assert response.headers["allow"] == allowed
+
+
+HEAD_PATHS = [
+    "/",
+    "/widget.js",
+    "/health",
+    "/ready",
+    "/sources",
+    f"/sources/{SEEDCHIP_FILE}",
+    "/search?q=puce&k=1",
+]
+
+
+@pytest.mark.parametrize("path", HEAD_PATHS)
+def test_head_answers_wherever_get_does(client: httpx.Client, path: str) -> None:
+    got = client.get(path)
+    head = client.head(path)
+
+    assert head.status_code == got.status_code == 200, head.text
+    assert head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_head_routes_stay_out_of_the_api_schema(client: httpx.Client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+
+    assert all("head" not in operations for operations in paths.values())
+
+
+# --- request size -----------------------------------------------------------------------------
+
+
+def padded_body(size: int) -> bytes:
+    """A valid search body of exactly `size` bytes (the question is short; the rest is blanks)."""
+    body = b'{"question": "puce", "k": 1}'
+    return body[:-1] + b" " * (size - len(body)) + b"}"
+
+
+def chunked(content: bytes, chunk: int = 4096) -> Iterator[bytes]:
+    """The content as a stream: httpx sends it without Content-Length, chunk by chunk."""
+    for start in range(0, len(content), chunk):
+        yield content[start : start + chunk]
+
+
+def test_body_of_the_maximum_size_is_accepted(client: httpx.Client) -> None:
+    content = padded_body(api.MAX_BODY_BYTES)
+    headers = {"content-type": "application/json"}
+
+    assert client.post("/search", content=content, headers=headers).status_code == 200
+    assert client.post("/search", content=chunked(content), headers=headers).status_code == 200
+
+
+@pytest.mark.parametrize("size", [api.MAX_BODY_BYTES + 1, 20 * 1024 * 1024])
+def test_body_over_the_limit_is_413(client: httpx.Client, size: int) -> None:
+    response = client.post(
+        "/search", content=padded_body(size), headers={"content-type": "application/json"}
+    )
+
+    assert_error(response, 413, "request_too_large", str(api.MAX_BODY_BYTES))
+
+
+def test_chunked_body_over_the_limit_is_413(client: httpx.Client) -> None:
+    content = padded_body(api.MAX_BODY_BYTES + 1)
+    headers = {"content-type": "application/json"}
+    response = client.post("/search", content=chunked(content), headers=headers)
+
+    assert "content-length" not in response.request.headers
+    assert_error(response, 413, "request_too_large", str(api.MAX_BODY_BYTES))
+
+
+def test_declared_length_over_the_limit_is_refused_before_the_body_is_read(base_url: str) -> None:
+    """Headers announcing 20 MB and no body at all: the answer must not wait for the body."""
+    host, port = httpx.URL(base_url).host, httpx.URL(base_url).port
+    assert port is not None
+    with socket.create_connection((host, port), timeout=10) as connection:
+        connection.sendall(
+            b"POST /search HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 20971520\r\n\r\n"
+        )
+        status_line = connection.recv(4096).split(b"\r\n", 1)[0]
+
+    assert status_line.startswith(b"HTTP/1.1 413 ")
 
 
 # --- CORS -----------------------------------------------------------------------------------
@@ -446,6 +557,7 @@ def test_cors_preflight_from_another_origin_is_refused(cors_client: TestClient) 
 
     assert response.status_code == 400
     assert "access-control-allow-origin" not in response.headers
+    assert response.json() == {"error": "cors_refused", "detail": "Disallowed CORS origin"}
 
 
 def test_cors_response_names_only_the_configured_origin(cors_client: TestClient) -> None:
