@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import resource
 import statistics
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -18,12 +19,14 @@ from rich.console import Console
 from rich.table import Table
 
 from qa.chunk import ChunkingConfig
+from qa.cli import ArgumentParser
 from qa.embed import load_encoder
+from qa.errors import QAError
 from qa.evaluate import load_questions
 from qa.index import build_index, load_index
 from qa.ingest import load_corpus
 from qa.search import Searcher
-from qa.settings import SearchMode, Settings
+from qa.settings import SearchMode, load_settings
 
 MODES: tuple[SearchMode, ...] = ("dense", "lexical", "hybrid")
 
@@ -34,41 +37,59 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.bench", description=__doc__)
-    parser.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
-    parser.add_argument("--repeat", type=int, default=3, help="passes over the questions")
-    args = parser.parse_args(argv)
-    settings = Settings()
-    console = Console()
+def _repeat(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (got {value!r})")
+    return number
 
-    start = time.perf_counter()
-    encoder = load_encoder(settings)
-    model_load = time.perf_counter() - start
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = ArgumentParser(prog="python -m qa.bench", description=__doc__)
+    parser.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
+    parser.add_argument("--repeat", type=_repeat, default=3, help="passes over the questions")
+    args = parser.parse_args(argv)
+    try:
+        return _run(args.questions, args.repeat)
+    except QAError as error:
+        print(f"qa: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(questions_path: Path, repeat: int) -> int:
+    settings = load_settings({})
+    console = Console()
+    # The quick steps that most often fail come first, before seconds of model loading.
+    questions = [q.question for q in load_questions(questions_path)]
     start = time.perf_counter()
     index = load_index(settings.index_dir, settings.model)
     index_load = time.perf_counter() - start
     corpus = load_corpus(settings.corpus_dir)
+
+    start = time.perf_counter()
+    encoder = load_encoder(settings)
+    model_load = time.perf_counter() - start
     build = _timed(lambda: build_index(corpus, encoder, ChunkingConfig.from_settings(settings)))
     searcher = Searcher(index, encoder, settings)
-    questions = [q.question for q in load_questions(args.questions)]
     searcher.search(questions[0])  # warm-up: first call pays lazy initialisations
 
     latencies: dict[SearchMode, list[float]] = {mode: [] for mode in MODES}
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         for question in questions:
             for mode in MODES:  # interleaved so that machine load affects every mode alike
                 latencies[mode].append(_timed(partial(searcher.search, question, 5, mode)))
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    table = Table(title=f"Query latency, k=5, {len(questions)} questions x {args.repeat}")
+    table = Table(title=f"Query latency, k=5, {len(questions)} questions x {repeat}")
     for column in ("mode", "median ms", "p90 ms", "vs dense"):
         table.add_column(column, justify="right")
     baseline = statistics.median(latencies["dense"])
     for mode in MODES:
         values = latencies[mode]
         median = statistics.median(values)
-        p90 = statistics.quantiles(values, n=10)[-1]
+        p90 = statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
         table.add_row(
             mode, f"{median * 1000:.1f}", f"{p90 * 1000:.1f}", f"{median / baseline:.2f}x"
         )

