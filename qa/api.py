@@ -12,6 +12,8 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field, field_validator
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -176,7 +178,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         yield
         app.state.searcher = None
 
-    app = FastAPI(
+    # /docs and /redoc with their scripts served from the package: no CDN, the service is offline.
+    app = FastAPIOffline(
         title="qa: questions over French news articles",
         version=__version__,
         description="Ask a question in any language; get the best-matching passages of the "
@@ -194,6 +197,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     )
     _add_error_handlers(app)
     _add_routes(app)
+    _answer_head_on_pages(app)
     return app
 
 
@@ -218,6 +222,15 @@ def _get(app: FastAPI, path: str, **options: Any) -> Callable[[Endpoint], Endpoi
         return endpoint
 
     return register
+
+
+def _answer_head_on_pages(app: FastAPI) -> None:
+    """Pages outside the API schema (the demo, the widget, fastapi-offline's documentation)
+    answer HEAD like GET; the API's own routes get theirs from `_get`."""
+    pages = [r for r in app.routes if isinstance(r, APIRoute) and not r.include_in_schema]
+    for page in pages:
+        if page.methods and "GET" in page.methods:
+            page.methods.add("HEAD")
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -275,11 +288,11 @@ def _add_routes(app: FastAPI) -> None:
             stale=request.app.state.stale,
         )
 
-    @_get(app, "/", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def demo_page() -> HTMLResponse:
         return HTMLResponse(_static("index.html"))
 
-    @_get(app, "/widget.js", include_in_schema=False)
+    @app.get("/widget.js", include_in_schema=False)
     def widget() -> Response:
         return Response(_static("widget.js"), media_type="application/javascript")
 

@@ -9,6 +9,7 @@ the same model again; everything else in them is real.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import threading
@@ -279,6 +280,7 @@ def test_api_documentation_is_served(client: httpx.Client) -> None:
 
     assert docs.status_code == 200
     assert docs.headers["content-type"].startswith("text/html")
+    assert "swagger-ui-bundle.js" in docs.text
     assert schema.status_code == 200
     assert {"/search", "/sources", "/sources/{name}", "/health", "/ready"} <= set(
         schema.json()["paths"]
@@ -434,6 +436,21 @@ def test_wrong_method_is_405_json_with_allow_header_naming_every_method(
     assert response.headers["allow"] == allowed
 
 
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_documentation_pages_load_nothing_from_elsewhere(
+    client: httpx.Client, page: str
+) -> None:
+    html = client.get(page).text
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+
+    assert assets, html
+    for asset in assets:
+        assert asset.startswith("/"), f"{page} loads {asset} from another host"
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        assert response.content
+
+
 HEAD_PATHS = [
     "/",
     "/widget.js",
@@ -442,6 +459,9 @@ HEAD_PATHS = [
     "/sources",
     f"/sources/{SEEDCHIP_FILE}",
     "/search?q=puce&k=1",
+    "/docs",
+    "/redoc",
+    "/openapi.json",
 ]
 
 

@@ -441,6 +441,14 @@ def test_english_question_finds_the_french_article(page: Page, service: Service)
         expect(card.locator("mark")).to_have_text(marked_sentence(result))
 
 
+def test_api_documentation_renders_without_internet(page: Page, service: Service) -> None:
+    """This machine has no internet: if Swagger UI draws the operations, it came from us."""
+    page.goto(f"{service.url}/docs")
+
+    expect(page.locator(".opblock-summary-path", has_text="/search").first).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/sources/{name}")).to_be_visible()
+
+
 def test_nothing_relevant_says_so_and_lists_the_closest_passages(
     page: Page, service: Service
 ) -> None:
