@@ -248,6 +248,11 @@ def evaluate(
     )
 
 
+def recall_at_1_ceiling(outcomes: Sequence[Outcome]) -> float:
+    """The best recall@1 any ranking could reach on these questions."""
+    return sum(1 / len(o.question.relevant) for o in outcomes) / len(outcomes)
+
+
 def write_trec(report: Report, folder: Path) -> None:
     """The run and the qrels in TREC format, for trec_eval or ir-measures."""
     from ranx import Qrels, Run
@@ -283,6 +288,12 @@ def print_report(reports: Sequence[Report], console: Console) -> None:
             f"{refused}/{unanswerable}",
         )
     console.print(overall)
+    ceiling = recall_at_1_ceiling(reports[0].outcomes)
+    if ceiling < 1:
+        console.print(
+            f"recall@1 cannot exceed {ceiling:.1%} on this set: a question with n relevant "
+            "files finds at most 1/n of them at rank 1"
+        )
     _print_threshold_advice(reports[0], console)
     for report in reports:
         languages = Table(title=f"By question language ({report.mode})")

@@ -546,3 +546,14 @@ def test_eval_warns_about_relevant_files_that_are_not_indexed(tmp_path: Path) ->
     assert warning in output.stderr
     assert "samsung cannot find it" in output.stderr
     assert json.loads(output.stdout)["recall@5"] == 0.5
+
+
+@pytest.mark.usefixtures("in_process")
+def test_eval_tables_name_the_recall_at_1_ceiling(tmp_path: Path) -> None:
+    questions = write_jsonl(tmp_path / "questions.jsonl", QUESTION_SET)
+
+    output = run_main("eval", str(questions))
+
+    assert output.status == 0, output.stderr
+    assert "recall@1 cannot exceed 77.8% on this set" in output.stdout
+    assert "hybrid" in output.stdout

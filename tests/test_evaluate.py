@@ -9,10 +9,12 @@ import pytest
 
 from qa.errors import QuestionSetError
 from qa.evaluate import (
+    Outcome,
     Question,
     check_question_sets,
     contains_answer,
     load_questions,
+    recall_at_1_ceiling,
     unknown_sources,
 )
 
@@ -89,3 +91,17 @@ def test_contains_answer_ignores_case_and_spacing(
     text: str, answers: list[str], expected: bool
 ) -> None:
     assert contains_answer(text, answers) is expected
+
+
+def outcome(question: Question) -> Outcome:
+    return Outcome(question, "fr", [], None, 0.0, flagged_answerable=True, top_passages=[])
+
+
+def test_recall_at_1_ceiling_is_one_over_the_relevant_files_on_average() -> None:
+    two = Question(id="b", question="Où ?", relevant=["x.txt", "y.txt"])
+    four = Question(id="c", question="Quand ?", relevant=["1", "2", "3", "4"])
+
+    assert recall_at_1_ceiling([outcome(ANSWERABLE)]) == 1.0
+    assert recall_at_1_ceiling([outcome(ANSWERABLE), outcome(two), outcome(four)]) == (
+        pytest.approx((1 + 0.5 + 0.25) / 3)
+    )
