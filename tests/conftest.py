@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,3 +114,38 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def run_module(
+    module: str, *args: str, cwd: Path, env: dict[str, str] | None = None, **popen: Any
+) -> subprocess.CompletedProcess[str]:
+    """`python -m MODULE ARGS...` in a fresh process, configured only through its environment:
+    none of the caller's QA_* variables, the test model, and `env`."""
+    clean = {name: value for name, value in os.environ.items() if not name.startswith("QA_")}
+    popen.setdefault("stdout", subprocess.PIPE)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        env=clean
+        | {"QA_MODEL_CACHE_DIR": str(MODELS), "PYTHONUTF8": "1", "COLUMNS": "200"}
+        | (env or {}),
+        cwd=cwd,
+        timeout=600,
+        check=False,
+        **popen,
+    )
+
+
+def assert_one_error_line(
+    result: subprocess.CompletedProcess[str], *fragments: str, status: int = 1
+) -> str:
+    """Exit `status` and a single readable `qa: error:` line on stderr, no traceback."""
+    assert result.returncode == status, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("qa: error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

@@ -6,10 +6,8 @@ The single-pass case runs `main` in this process with the session's encoder and 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,55 +16,31 @@ from qa import bench
 from qa.embed import SentenceTransformerEncoder
 from qa.index import Index
 from qa.settings import Settings
-from tests.conftest import MODELS, ROOT, SEEDS
+from tests.conftest import MODELS, ROOT, SEEDS, assert_one_error_line, run_module
 
 
 def run_bench(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {name: value for name, value in os.environ.items() if not name.startswith("QA_")}
-    return subprocess.run(
-        [sys.executable, "-m", "qa.bench", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=clean | {"QA_MODEL_CACHE_DIR": str(MODELS), "PYTHONUTF8": "1"} | env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
-
-
-def assert_one_error_line(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
-    assert result.returncode != 0, result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("qa: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert result.stdout == ""
+    return run_module("qa.bench", *args, cwd=cwd, env=env)
 
 
 @pytest.mark.parametrize("repeat", ["0", "-1", "two"])
 def test_repeat_below_one_is_refused_when_parsing(repeat: str, tmp_path: Path) -> None:
     result = run_bench("--repeat", repeat, cwd=tmp_path)
-    assert result.returncode == 2
-    assert_one_error_line(result, "--repeat", "at least 1", repr(repeat))
+    assert_one_error_line(result, "--repeat", "at least 1", repr(repeat), status=2)
 
 
 def test_a_missing_question_set_is_one_line(tmp_path: Path) -> None:
     result = run_bench("--questions", "missing.jsonl", cwd=tmp_path)
-    assert result.returncode == 1
     assert_one_error_line(result, "cannot read question set missing.jsonl")
 
 
 def test_a_missing_index_is_one_line(tmp_path: Path) -> None:
     result = run_bench(cwd=ROOT, QA_INDEX_DIR=str(tmp_path / "nonexistent"))
-    assert result.returncode == 1
     assert_one_error_line(result, "no index in", "qa index")
 
 
 def test_an_invalid_setting_is_one_line(tmp_path: Path) -> None:
     result = run_bench(cwd=ROOT, QA_RRF_K="0")
-    assert result.returncode == 1
     assert_one_error_line(result, "QA_RRF_K")
 
 

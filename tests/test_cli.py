@@ -15,7 +15,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from qa.embed import SentenceTransformerEncoder
 from qa.index import Index, read_manifest
 from qa.search import Searcher
 from qa.settings import Settings
-from tests.conftest import MODELS, SEEDS, free_port
+from tests.conftest import MODELS, SEEDS, assert_one_error_line, free_port, run_module
 
 SMALL_CORPUS = ["000_0afdbc2315d05444.txt", "003_8a499cfd293259c1.txt"]
 QUESTION = "Comment s'appelle la puce IA que développe ByteDance ?"
@@ -83,37 +82,8 @@ def qa(
     *args: str, index_dir: Path, corpus_dir: Path = SEEDS, cwd: Path, **popen: Any
 ) -> subprocess.CompletedProcess[str]:
     """`qa ARGS...` in a fresh process, configured only through its environment."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("QA_")}
-    env |= {
-        "QA_MODEL_CACHE_DIR": str(MODELS),
-        "QA_INDEX_DIR": str(index_dir),
-        "QA_CORPUS_DIR": str(corpus_dir),
-        "PYTHONUTF8": "1",
-        "COLUMNS": "200",
-    }
-    popen.setdefault("stdout", subprocess.PIPE)
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        cwd=cwd,
-        timeout=600,
-        check=False,
-        **popen,
-    )
-
-
-def assert_one_error_line(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """Exit status 1 and a single readable `qa: error:` line on stderr, no traceback."""
-    assert result.returncode == 1, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("qa: error: ")
-    for fragment in fragments:
-        assert fragment in lines[0]
-    return lines[0]
+    env = {"QA_INDEX_DIR": str(index_dir), "QA_CORPUS_DIR": str(corpus_dir)}
+    return run_module("qa.cli", *args, cwd=cwd, env=env, **popen)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import huggingface_hub.constants
@@ -19,7 +18,7 @@ import pytest
 from qa.embed import ModelLocation, SentenceTransformerEncoder, load_encoder, locate_model
 from qa.errors import ModelError
 from qa.settings import Settings
-from tests.conftest import MODELS, SEEDS
+from tests.conftest import MODELS, SEEDS, assert_one_error_line, run_module
 
 DEFAULT_FOLDER = MODELS / "multilingual-e5-small-q4"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -49,17 +48,7 @@ def cache_model(cache: Path, repo_id: str) -> Path:
 
 
 def qa_process(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {name: value for name, value in os.environ.items() if not name.startswith("QA_")}
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=clean | {"QA_MODEL_CACHE_DIR": str(MODELS), "PYTHONUTF8": "1"} | env,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
+    return run_module("qa.cli", *args, cwd=cwd, env=env)
 
 
 def test_the_default_model_resolves_to_its_generated_folder() -> None:
@@ -156,13 +145,9 @@ def test_qa_model_does_not_say_ready_for_a_model_it_does_not_have(
     result = qa_process(
         "model", cwd=tmp_path, QA_MODEL=model, HF_HUB_CACHE=str(tmp_path / "hf-cache")
     )
-    assert result.returncode == 1, result.stdout
-    assert "ready" not in result.stdout
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("qa: error: model "), lines[0]
-    assert model in lines[0]
-    assert reason in lines[0]
+    line = assert_one_error_line(result, model, reason)
+    assert line.startswith("qa: error: model ")
+    assert result.stdout == ""
 
 
 def test_qa_model_says_a_hub_model_not_downloaded_yet_will_be(tmp_path: Path) -> None:
@@ -193,7 +178,4 @@ def test_qa_index_with_a_model_it_cannot_load_is_one_line(tmp_path: Path) -> Non
         HF_HUB_CACHE=str(tmp_path / "hf-cache"),
         HF_HUB_OFFLINE="1",  # the library's own switch: fail at once instead of retrying
     )
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("qa: error: cannot load embedding model 'nosuchorg/nosuchmodel'")
+    assert_one_error_line(result, "cannot load embedding model 'nosuchorg/nosuchmodel'")
