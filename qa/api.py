@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from importlib.resources import files
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -197,7 +197,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     )
     _add_error_handlers(app)
     _add_routes(app)
-    _answer_head_on_pages(app)
+    _answer_head(app)
     return app
 
 
@@ -209,28 +209,20 @@ def _stale(settings: Settings, manifest: Manifest) -> list[str]:
     return stale_reasons(manifest, corpus, ChunkingConfig.from_settings(settings))
 
 
-Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
-
-
-def _get(app: FastAPI, path: str, **options: Any) -> Callable[[Endpoint], Endpoint]:
-    """`app.get`, and HEAD on the same path by the same endpoint: GET's headers, no body.
-    HEAD stays out of the API schema, which would otherwise list every operation twice."""
-
-    def register(endpoint: Endpoint) -> Endpoint:
-        app.get(path, **options)(endpoint)
-        app.head(path, **{**options, "include_in_schema": False})(endpoint)
-        return endpoint
-
-    return register
-
-
-def _answer_head_on_pages(app: FastAPI) -> None:
-    """Pages outside the API schema (the demo, the widget, fastapi-offline's documentation)
-    answer HEAD like GET; the API's own routes get theirs from `_get`."""
-    pages = [r for r in app.routes if isinstance(r, APIRoute) and not r.include_in_schema]
-    for page in pages:
-        if page.methods and "GET" in page.methods:
-            page.methods.add("HEAD")
+def _answer_head(app: FastAPI) -> None:
+    """Every GET route (the API's, the demo's, fastapi-offline's documentation) answers HEAD by
+    the same endpoint: GET's headers, no body. The HEAD routes stay out of the API schema, which
+    would otherwise list every operation twice."""
+    gets = [r for r in app.routes if isinstance(r, APIRoute) and r.methods and "GET" in r.methods]
+    for route in gets:
+        app.add_api_route(
+            route.path,
+            route.endpoint,
+            methods=["HEAD"],
+            response_class=route.response_class,
+            dependencies=route.dependencies,
+            include_in_schema=False,
+        )
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -239,7 +231,7 @@ def _add_routes(app: FastAPI) -> None:
         """Best passages for a question sent as JSON."""
         return searcher.search(body.question, body.k, body.mode)
 
-    @_get(app, "/search", response_model=SearchResponse)
+    @app.get("/search", response_model=SearchResponse)
     def search_get(
         searcher: SearcherDep,
         q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="The question.")],
@@ -249,7 +241,7 @@ def _add_routes(app: FastAPI) -> None:
         """Best passages for a question sent in the query string."""
         return searcher.search(q, k, mode)
 
-    @_get(app, "/sources", response_model=SourceList)
+    @app.get("/sources", response_model=SourceList)
     def list_sources(searcher: SearcherDep) -> SourceList:
         """The indexed articles, with their titles and number of passages."""
         counts: dict[str, int] = {}
@@ -262,7 +254,7 @@ def _add_routes(app: FastAPI) -> None:
             ]
         )
 
-    @_get(app, "/sources/{name}", response_model=Source, responses={404: {"model": ErrorBody}})
+    @app.get("/sources/{name}", response_model=Source, responses={404: {"model": ErrorBody}})
     def get_source(name: str, searcher: SearcherDep) -> Source:
         """One article's original text; passage offsets index into it."""
         source = searcher.index.sources.get(name)
@@ -270,12 +262,12 @@ def _add_routes(app: FastAPI) -> None:
             raise SourceNotFoundError(name)
         return source
 
-    @_get(app, "/health")
+    @app.get("/health")
     def health() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
-    @_get(app, "/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
+    @app.get("/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
     def ready(request: Request, searcher: SearcherDep) -> Readiness:
         """Model and index are loaded; says whether the index is stale."""
         manifest = searcher.index.manifest
