@@ -6,7 +6,6 @@ ratio to dense search measured in the same run, so figures from different machin
 
 from __future__ import annotations
 
-import argparse
 import resource
 import statistics
 import sys
@@ -19,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qa.chunk import ChunkingConfig
-from qa.cli import ArgumentParser
+from qa.cli import ArgumentParser, whole_number
 from qa.embed import load_encoder
 from qa.errors import QAError
 from qa.evaluate import load_questions
@@ -37,17 +36,12 @@ def _timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def _repeat(value: str) -> int:
-    number = int(value) if value.isdigit() else 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (got {value!r})")
-    return number
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m qa.bench", description=__doc__)
     parser.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
-    parser.add_argument("--repeat", type=_repeat, default=3, help="passes over the questions")
+    parser.add_argument(
+        "--repeat", type=whole_number(1), default=3, help="passes over the questions"
+    )
     args = parser.parse_args(argv)
     try:
         return _run(args.questions, args.repeat)

@@ -10,7 +10,7 @@ import argparse
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -261,7 +261,9 @@ def _parser() -> argparse.ArgumentParser:
     modes = ["dense", "lexical", "hybrid"]
     ask = commands.add_parser("ask", help="ask a question")
     ask.add_argument("question")
-    ask.add_argument("-k", type=_k, default=5, help="passages to return (1-50, default 5)")
+    ask.add_argument(
+        "-k", type=whole_number(1, 50), default=5, help="passages to return (1-50, default 5)"
+    )
     ask.add_argument("--mode", choices=modes, help="retrieval mode (default: QA_SEARCH_MODE)")
     ask.add_argument("--json", action="store_true", help="print the JSON response")
     folders(ask)
@@ -278,7 +280,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--unanswerable", type=Path, help="questions the corpus cannot answer")
     evaluate.add_argument(
         "--k",
-        type=_eval_depth,
+        type=whole_number(10, 50),
         default=10,
         help="passages retrieved per question, from which the file rankings are made "
         "(10-50, default 10: the metrics go down to @10)",
@@ -291,17 +293,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _k(value: str, lowest: int = 1) -> int:
-    number = int(value) if value.isdigit() else 0
-    if not lowest <= number <= 50:
-        raise argparse.ArgumentTypeError(
-            f"must be a whole number from {lowest} to 50 (got {value!r})"
-        )
-    return number
+def whole_number(lowest: int, highest: int | None = None) -> Callable[[str], int]:
+    """An argparse `type` for a whole number in a range, with a readable refusal."""
+    bounds = f"from {lowest} to {highest}" if highest is not None else f"of at least {lowest}"
 
+    def parse(value: str) -> int:
+        number = int(value) if value.isdigit() else lowest - 1
+        if number < lowest or (highest is not None and number > highest):
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds} (got {value!r})")
+        return number
 
-def _eval_depth(value: str) -> int:
-    return _k(value, lowest=10)
+    return parse
 
 
 if __name__ == "__main__":
