@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,8 +136,7 @@ def load_questions(path: Path, *, unanswerable: bool = False) -> list[Question]:
             raise QuestionSetError(
                 f"{path}:{number}: relevant: must be empty for a question the corpus cannot answer"
             )
-    ids = [q.id for q in questions]
-    if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
+    if duplicates := _repeated(q.id for q in questions):
         raise QuestionSetError(f"{path}: duplicate ids {', '.join(duplicates)}")
     if not questions:
         raise QuestionSetError(f"{path}: no question")
@@ -151,8 +150,7 @@ def check_question_sets(questions: Sequence[Question], unanswerable: Sequence[Qu
             "no question lists a relevant file, so there is nothing to rank "
             "(questions the corpus cannot answer are scored only beside answerable ones)"
         )
-    ids = [q.id for q in [*questions, *unanswerable]]
-    if duplicates := sorted({i for i in ids if ids.count(i) > 1}):
+    if duplicates := _repeated(q.id for q in [*questions, *unanswerable]):
         raise QuestionSetError(f"ids used in both question sets: {', '.join(duplicates)}")
 
 
@@ -338,6 +336,10 @@ def _print_threshold_advice(report: Report, console: Console) -> None:
         f"{answered}/{len(report.outcomes)} answerable and {refused}/{len(report.unanswerable)} "
         "unanswerable questions of this set right"
     )
+
+
+def _repeated(ids: Iterable[str]) -> list[str]:
+    return sorted(id_ for id_, count in Counter(ids).items() if count > 1)
 
 
 def _fold(text: str) -> str:
