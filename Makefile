@@ -8,7 +8,26 @@ QUESTIONS ?= eval/questions.jsonl
 UNANSWERABLE ?= eval/unanswerable.jsonl
 STAMP  := $(VENV)/.installed
 
-.PHONY: install model index run test lint eval bench clean
+.PHONY: install model index run test lint eval bench clean browser
+
+# Installs Debian packages whose command is missing: as root, or through sudo when it asks no
+# password; otherwise it says which command to run and goes on, so that only what needs the
+# package fails, with that line. $(1): the command to look for, $(2): the Debian package.
+define apt_install
+	@if ! command -v $(1) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	  else sudo="none"; fi; \
+	  if [ "$$sudo" = none ] || ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "make: $(1) is missing and cannot be installed here: run 'sudo apt-get install $(2)' (Debian/Ubuntu)"; \
+	  else \
+	    echo "make: installing Debian's $(2) (apt-get)"; \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null || \
+	    echo "make: apt-get could not install $(2): run 'sudo apt-get install $(2)' (Debian/Ubuntu)"; \
+	  fi; \
+	fi
+endef
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +55,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: model lint
+# The browser tests drive Debian's Chromium through Playwright; they never download a browser.
+browser:
+	$(call apt_install,chromium,chromium)
+
+test: model lint browser
 	$(BIN)/python -m pytest
 
 eval: index

@@ -292,8 +292,8 @@ def hostile_service(
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(
-            f"Chromium not found at {CHROMIUM}: install Debian's package "
-            "(apt-get install chromium). These tests never download a browser."
+            f"Chromium not found at {CHROMIUM}: run `sudo apt-get install chromium` "
+            "(`make test` does it when it can). These tests never download a browser."
         )
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
