@@ -32,12 +32,13 @@ IndexKind = Literal["flat", "hnsw", "ivf_flat", "ivf_pq"]
 KINDS: tuple[IndexKind, ...] = ("flat", "hnsw", "ivf_flat", "ivf_pq")
 AnnIndex = faiss.Index  # what `build` returns, for modules that do not import faiss
 
-# Exact search up to this many rows: at 1 thread and 384 dimensions a scan of 200k rows takes
-# a few milliseconds (measured: docs/scaling.md), small beside the ~40 ms of encoding a
-# question; above it the scan grows to tens of milliseconds while HNSW stays under one.
-EXACT_MAX_ROWS = 200_000
-# Links kept per HNSW node: 32 is the usual value for ~400-dimension text embeddings; recall@10
-# above 0.98 on the synthetic benchmark at 1M rows with ef_search 64.
+# Exact search up to this many rows. A scan reads 1.5 KB a row: 100k rows took ~8 ms a query
+# on one quiet core (59 ms with the machine shared), under a fifth of encoding the question, with
+# recall 1, no build time, and deletions supported. Above, the scan grows linearly (10x at 1M)
+# while HNSW stayed under a millisecond at recall@10 0.99 (docs/scaling.md).
+EXACT_MAX_ROWS = 100_000
+# Links kept per HNSW node: 32 is the usual value for ~400-dimension text embeddings; with
+# ef_search 128, recall@10 0.991 at 100k rows (0.965 with 64) on the synthetic benchmark.
 HNSW_M = 32
 # IVF trains k-means on this many sample rows per list (faiss warns below 39).
 TRAIN_ROWS_PER_LIST = 64
@@ -53,7 +54,7 @@ class AnnSpec:
     kind: IndexKind
     hnsw_m: int = HNSW_M
     ef_construction: int = 40  # candidate list while inserting: build time vs graph quality
-    ef_search: int = 64  # candidate list while searching: latency vs recall
+    ef_search: int = 128  # candidate list while searching: latency vs recall
     nlist: int = 0  # IVF lists; 0 = `default_nlist(rows)`
     nprobe: int = 16  # IVF lists scanned per query: latency vs recall
     pq_m: int = 48  # IVF-PQ bytes per vector (sub-quantisers); must divide the dimension
@@ -109,7 +110,7 @@ def choose_index(
     """The embedded store's default index for `rows` vectors.
 
     Exact while a scan is cheap beside encoding the question (recall 1, no parameters);
-    HNSW above (sub-millisecond, recall@10 ~0.99, ~17% more memory than exact); IVF-PQ when
+    HNSW above (sub-millisecond, recall@10 ~0.99, 18% more memory than exact); IVF-PQ when
     full vectors plus links no longer fit the memory budget (an order of magnitude smaller,
     lower recall: the next step is a distributed store, see docs/scaling.md).
     """

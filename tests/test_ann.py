@@ -76,8 +76,9 @@ def test_pq_compresses_vectors_to_pq_m_bytes(corpus) -> None:
 
 def test_choose_index_is_exact_while_small_then_hnsw() -> None:
     assert ann.choose_index(0).kind == "flat"
-    assert ann.choose_index(ann.EXACT_MAX_ROWS).kind == "flat"
-    assert ann.choose_index(ann.EXACT_MAX_ROWS + 1).kind == "hnsw"
+    assert ann.choose_index(100_000).kind == "flat"
+    above = ann.choose_index(100_001)
+    assert (above.kind, above.hnsw_m, above.ef_search) == ("hnsw", 32, 128)
     assert ann.choose_index(50_000_000).kind == "hnsw"
 
 
