@@ -194,13 +194,12 @@ def recall_at_k(truth: npt.NDArray[np.int64], found: npt.NDArray[np.int64], k: i
     """Mean share of each query's true top `k` ids found in its returned top `k`."""
     if truth.shape[0] != found.shape[0]:
         raise ValueError("truth and found must have one row per query")
-    if truth.shape[0] == 0:
-        return 1.0
-    hits = [
-        len(set(t[:k].tolist()) & set(f[:k].tolist()) - {-1}) / min(k, int((t[:k] >= 0).sum()) or 1)
-        for t, f in zip(truth, found, strict=True)
-    ]
-    return float(np.mean(hits))
+    shares = []
+    for true_row, found_row in zip(truth, found, strict=True):
+        expected = {int(i) for i in true_row[:k] if i >= 0}  # -1: fewer than k rows exist
+        returned = {int(i) for i in found_row[:k]}
+        shares.append(len(expected & returned) / len(expected) if expected else 1.0)
+    return float(np.mean(shares)) if shares else 1.0
 
 
 @dataclass(frozen=True)
