@@ -8,7 +8,7 @@ QUESTIONS ?= eval/questions.jsonl
 UNANSWERABLE ?= eval/unanswerable.jsonl
 STAMP  := $(VENV)/.installed
 
-.PHONY: install model index run test lint eval bench clean browser
+.PHONY: install model index run test lint eval bench bench-scale clean browser
 
 # Installs Debian packages whose command is missing: as root, or through sudo when it asks no
 # password; otherwise it says which command to run and goes on, so that only what needs the
@@ -67,6 +67,10 @@ eval: index
 
 bench: index
 	$(BIN)/python -m qa.bench
+
+# Synthetic vectors, no model or index needed; about an hour at 1M passages on one core.
+bench-scale: install
+	$(BIN)/python -m qa.capacity $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) models index/*.json index/*.jsonl index/*.faiss index/*.npy index/lexical

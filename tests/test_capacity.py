@@ -1,0 +1,73 @@
+"""`python -m qa.capacity`: the quick run prints both tables, with every index type, and bad
+arguments are one line. Run as a real process, as `make bench-scale` runs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, assert_one_error_line, run_module
+
+
+def cells(output: str, label: str) -> list[str]:
+    """The cells of the Markdown row whose first cell is `label`."""
+    for line in output.splitlines():
+        row = [cell.strip() for cell in line.strip("|").split("|")]
+        if row[0] == label:
+            return row
+    raise AssertionError(f"no row {label!r} in:\n{output}")
+
+
+def test_quick_run_measures_every_index_type_and_the_sentence_paths() -> None:
+    result = run_module("qa.capacity", "--quick", "--markdown", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "10,000 passages x 384 dims, 50 queries, k=10, 1 thread(s)" in out
+    exact = cells(out, "exact")
+    assert exact[-1] == "1.000"  # recall@10 of exact against itself
+    assert exact[2] == "1536"  # 384 float32 per passage
+    for label in (
+        "HNSW32 ef64",
+        "HNSW32 ef128",
+        "IVF-Flat np16",
+        "IVF-Flat np64",
+        "IVF-PQ48 np16",
+        "IVF-PQ48 np64",
+    ):
+        row = cells(out, label)
+        assert 0.5 <= float(row[-1]) <= 1.0, row
+        assert 0 < float(row[4]) <= float(row[5]), row  # p50 <= p99
+    assert int(cells(out, "IVF-PQ48 np16")[2]) < 1536 / 5
+    today = cells(out, "sentence index, exact")
+    assert today[-1] == "1.000"
+    assert today[1] == str(round(1536 * 10_044 / 2000))
+    for label in (
+        "sentence index, HNSW32 ef128",
+        "rescore top 20, float32 vectors",
+        "rescore top 100, float16 vectors",
+    ):
+        assert 0.5 <= float(cells(out, label)[-1]) <= 1.0
+    # Rescoring keeps at least what sentence scoring adds over passages alone, in half the
+    # memory with float16 vectors.
+    alone = float(cells(out, "passages only")[-1])
+    assert float(cells(out, "rescore top 100, float32 vectors")[-1]) >= alone
+    assert 2 * int(cells(out, "rescore top 20, float16 vectors")[1]) == pytest.approx(
+        int(today[1]), abs=2
+    )
+    assert "peak memory" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--sizes", "10"], ["--sizes", "at least 1000", "'10'"]),
+        (["--sizes", "100000,abc"], ["--sizes", "'abc'"]),
+        (["--kinds", "flat,annoy"], ["--kinds", "unknown index type 'annoy'"]),
+        (["--queries", "0"], ["--queries", "at least 10"]),
+        (["--threads", "0"], ["--threads", "at least 1"]),
+    ],
+)
+def test_bad_arguments_are_one_line(args: list[str], fragments: list[str], tmp_path: Path) -> None:
+    result = run_module("qa.capacity", *args, cwd=tmp_path)
+    assert_one_error_line(result, *fragments, status=2)
