@@ -30,7 +30,7 @@ SENTENCE_FACTOR = 4  # today's dense path searches the sentence index for 4x the
 # Search-time settings measured on one build of each type.
 SETTINGS: dict[IndexKind, tuple[AnnSpec, ...]] = {
     "flat": (AnnSpec("flat"),),
-    "hnsw": (AnnSpec("hnsw", ef_search=64), AnnSpec("hnsw", ef_search=128)),
+    "hnsw": tuple(AnnSpec("hnsw", ef_search=ef) for ef in (64, 128, 256, 512)),
     "ivf_flat": (AnnSpec("ivf_flat", nprobe=16), AnnSpec("ivf_flat", nprobe=64)),
     "ivf_pq": (AnnSpec("ivf_pq", nprobe=16), AnnSpec("ivf_pq", nprobe=64)),
 }

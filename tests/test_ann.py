@@ -78,7 +78,16 @@ def test_choose_index_is_exact_while_small_then_hnsw() -> None:
     assert ann.choose_index(0).kind == "flat"
     assert ann.choose_index(100_000).kind == "flat"
     above = ann.choose_index(100_001)
-    assert (above.kind, above.hnsw_m, above.ef_search) == ("hnsw", 32, 128)
+    assert (above.kind, above.hnsw_m, above.ef_search) == ("hnsw", 32, 256)
+    # efSearch grows with rows: 512 kept recall@10 0.962 at 300k where 128 kept 0.879.
+    assert ann.choose_index(300_000).ef_search == 512
+    assert [ann.hnsw_ef_search(n) for n in (1, 100_000, 200_000, 400_000, 1_000_000)] == [
+        128,
+        128,
+        256,
+        512,
+        2048,
+    ]
     assert ann.choose_index(50_000_000).kind == "hnsw"
 
 
