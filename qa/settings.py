@@ -49,12 +49,12 @@ class Settings(BaseSettings):
     search_mode: SearchMode = Field("hybrid", description="Default retrieval mode.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     answerable_threshold: float = Field(
-        0.82,
+        0.84,
         allow_inf_nan=False,
         ge=-1.0,
         le=1.0,
         description="A question is 'answerable' when its best passage's cosine reaches this "
-        "(chosen on eval/*.jsonl with the default model; see README).",
+        "(calibrated with `python -m qa.calibrate` on piaf-dev, default model; see README).",
     )
 
     fusion: FusionMethod = Field(
