@@ -22,6 +22,8 @@ from qa.errors import IndexMissingError, IndexUnavailableError, QAError
 from qa.settings import SearchMode, Settings, load_settings
 
 if TYPE_CHECKING:
+    from qa.compare import Config
+    from qa.evaluate import Report
     from qa.search import Searcher
 
 # Soft wrap: a long path or line piped to a file stays whole instead of being cut at 80 columns.
@@ -165,20 +167,18 @@ def _check_can_listen(host: str, port: int) -> None:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.evaluate import (
-        check_question_sets,
-        evaluate,
-        load_questions,
-        print_report,
-        unknown_sources,
-        write_trec,
-    )
+    from qa.compare import config_settings, parse_configs
+    from qa.evaluate import check_question_sets, evaluate, load_questions, unknown_sources
 
     questions = load_questions(args.questions)
     unanswerable = load_questions(args.unanswerable, unanswerable=True) if args.unanswerable else []
     check_question_sets(questions, unanswerable)  # before any indexing or model load
+    # Likewise, a mistyped configuration is one line at once.
+    configs = [(c, config_settings(settings, c)) for c in parse_configs(args.compare or [])]
     if args.trec_dir:
         _require_folder(args.trec_dir, "TREC folder")
+    if args.plot and args.plot.suffix.lower() != ".png":
+        raise QAError(f"plot file {args.plot} must end in .png")
     # An evaluation measures the corpus and settings it is given: index them first if needed.
     if problems := _index_problems(settings):
         _require_folder(settings.index_dir, "index folder")
@@ -191,29 +191,83 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             f"so {', '.join(ids)} cannot find it",
             markup=False,
         )
-    modes: list[SearchMode] = (
-        ["dense", "lexical", "hybrid"]
-        if args.mode == "all"
-        else [args.mode or settings.search_mode]
-    )
+    if configs:
+        searchers = _config_searchers(configs, settings, searcher)
+    else:
+        modes: list[SearchMode] = (
+            ["dense", "lexical", "hybrid"]
+            if args.mode == "all"
+            else [args.mode or settings.search_mode]
+        )
+        searchers = [(mode, searcher, mode) for mode in modes]
     reports = [
-        evaluate(searcher, questions, unanswerable, k=args.k, mode=mode, progress=not args.json)
-        for mode in modes
+        evaluate(
+            found, questions, unanswerable, k=args.k, mode=mode, name=name, progress=not args.json
+        )
+        for name, found, mode in searchers
     ]
+    _report_eval(args, reports)
+    return 0
+
+
+def _config_searchers(
+    configs: Sequence[tuple[Config, Settings]], settings: Settings, default: Searcher
+) -> list[tuple[str, Searcher, SearchMode]]:
+    """A searcher per configuration; one whose settings index differently gets its own index,
+    built in memory for this run (nothing is written)."""
+    from qa.compare import needs_own_index
+    from qa.embed import Encoder, load_encoder
+    from qa.index import Index, build_index
+    from qa.ingest import load_corpus
+    from qa.search import Searcher
+
+    searchers = []
+    encoder: Encoder
+    index: Index
+    for config, chosen in configs:
+        if needs_own_index(settings, chosen):
+            errors.print(f"qa: indexing {settings.corpus_dir} for {config.name}", markup=False)
+            encoder = load_encoder(chosen)
+            index = build_index(
+                load_corpus(chosen.corpus_dir), encoder, ChunkingConfig.from_settings(chosen)
+            )
+        else:
+            encoder, index = default.encoder, default.index
+        searchers.append((config.name, Searcher(index, encoder, chosen), chosen.search_mode))
+    return searchers
+
+
+def _report_eval(args: argparse.Namespace, reports: Sequence[Report]) -> None:
+    """Tables (or JSON), the significance tests of a comparison, TREC files and the plot."""
+    from qa.compare import compare, plot, print_comparison
+    from qa.evaluate import print_report, write_trec
+
     if args.trec_dir:
         for report in reports:
             write_trec(report, args.trec_dir)
+    if args.plot:
+        plot(reports, args.plot, title=args.questions.name)
+    comparison = compare(reports, args.stat_test) if args.compare and len(reports) > 1 else None
     if args.json:
-        payload: Any = (
-            reports[0].as_json() if len(reports) == 1 else {r.mode: r.as_json() for r in reports}
-        )
         import json
 
+        payload: Any = {report.name: report.as_json() for report in reports}
+        if comparison:
+            for name, p_values in comparison.p_values.items():
+                payload[name]["p_values"] = {n: round(p, 4) for n, p in p_values.items()}
+        if len(reports) == 1:
+            payload = payload[reports[0].name]
         print(json.dumps(payload, ensure_ascii=False, indent=2))
-    else:
-        # The tables are wide; a pipe or a narrow terminal would truncate every header.
-        print_report(reports, Console(width=max(console.width, 150)))
-    return 0
+        return
+    # The tables are wide; a pipe or a narrow terminal would truncate every header.
+    wide = Console(width=max(console.width, 150))
+    print_report(reports, wide)
+    if comparison:
+        print_comparison(reports, comparison, wide, f"{args.questions.name}, all questions")
+        if args.halves:
+            for parity, half in ((0, "odd"), (1, "even")):
+                halves = [report.half(parity) for report in reports]
+                print_comparison(halves, compare(halves, args.stat_test), wide, f"{half} questions")
 
 
 def _searcher(settings: Settings) -> Searcher:
@@ -285,7 +339,31 @@ def _parser() -> argparse.ArgumentParser:
         help="passages retrieved per question, from which the file rankings are made "
         "(10-50, default 10: the metrics go down to @10)",
     )
-    evaluate.add_argument("--mode", choices=[*modes, "all"], help="retrieval mode, or all three")
+    chosen = evaluate.add_mutually_exclusive_group()
+    chosen.add_argument("--mode", choices=[*modes, "all"], help="retrieval mode, or all three")
+    chosen.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="CONFIG",
+        help="evaluate each configuration and test each against the first; a configuration is "
+        "a mode and/or NAME=VALUE settings joined by commas, e.g. hybrid "
+        "hybrid,fusion=rrf dense chunk_max_tokens=128 (chunking settings index the corpus "
+        "again, in memory)",
+    )
+    evaluate.add_argument(
+        "--stat-test",
+        choices=["fisher", "student"],
+        default="fisher",
+        help="paired test of --compare: Fisher's randomisation (default) or Student's t",
+    )
+    evaluate.add_argument(
+        "--halves",
+        action="store_true",
+        help="with --compare, also compare on odd and even questions separately",
+    )
+    evaluate.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="draw recall@k and answer@k, k = 1..10"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--trec-dir", type=Path, help="also write TREC run and qrels files here")
     folders(evaluate)

@@ -8,10 +8,11 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import track
 from rich.table import Table
 from rich.text import Text
@@ -20,9 +21,24 @@ from qa.errors import InvalidQueryError, QuestionSetError
 from qa.search import DEFAULT_K, Passage, Searcher, detect_language, validate_query
 from qa.settings import SearchMode
 
-RANKING_METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
-ANSWER_METRICS = ("answer@1", "answer@5")
-METRICS = RANKING_METRICS + ANSWER_METRICS
+if TYPE_CHECKING:
+    from ranx import Qrels, Run
+
+# Our metric name -> ranx's. Document metrics score the ranked source files against the relevant
+# ones; answer@k is ranx's hit rate of a run whose item at the rank of the first passage holding
+# an answer is the pseudo-document ANSWER (so that ranx's paired tests apply to it too).
+DOCUMENT_METRICS = {
+    "hit@1": "hit_rate@1",
+    "hit@5": "hit_rate@5",
+    "recall@1": "recall@1",
+    "recall@5": "recall@5",
+    "recall@10": "recall@10",
+    "mrr@10": "mrr@10",
+    "ndcg@10": "ndcg@10",
+}
+ANSWER_METRICS = {"answer@1": "hit_rate@1", "answer@5": "hit_rate@5"}
+METRICS = (*DOCUMENT_METRICS, *ANSWER_METRICS)
+ANSWER = "answer"
 
 
 class Question(BaseModel):
@@ -72,6 +88,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Report:
+    name: str  # the mode, or the configuration compared
     mode: SearchMode
     k: int
     metrics: dict[str, float]
@@ -84,6 +101,19 @@ class Report:
             **{name: round(value, 4) for name, value in self.metrics.items()},
             "questions": [o.as_json() for o in self.outcomes + self.unanswerable],
         }
+
+    def half(self, parity: int) -> Report:
+        """The report on every other answerable question: 0 the first, third…, 1 the second…"""
+        outcomes = self.outcomes[parity::2]
+        return Report(
+            name=self.name,
+            mode=self.mode,
+            k=self.k,
+            metrics=score(outcomes, self.k),
+            by_language={},
+            outcomes=outcomes,
+            unanswerable=self.unanswerable,
+        )
 
     @property
     def misses_at_5(self) -> list[Outcome]:
@@ -197,23 +227,72 @@ def ask(searcher: Searcher, question: Question, k: int, mode: SearchMode) -> Out
     )
 
 
-def score(outcomes: Sequence[Outcome], k: int) -> dict[str, float]:
-    """Document-level ranking metrics from ranx, and passage-level answer hits."""
-    from ranx import Qrels, Run, evaluate  # numba compiles on import: only when evaluating
+def document_qrels(outcomes: Sequence[Outcome]) -> Qrels:
+    from ranx import Qrels  # numba compiles on import: only when evaluating
 
-    qrels = Qrels({o.question.id: dict.fromkeys(o.question.relevant, 1) for o in outcomes})
-    run = Run(
-        {o.question.id: {s: float(k - rank) for rank, s in enumerate(o.sources)} for o in outcomes}
+    return Qrels({o.question.id: dict.fromkeys(o.question.relevant, 1) for o in outcomes})
+
+
+def document_run(outcomes: Sequence[Outcome], k: int, name: str = "run") -> Run:
+    from ranx import Run
+
+    return Run(
+        {o.question.id: {s: float(k - rank) for rank, s in enumerate(o.sources)} for o in outcomes},
+        name=name,
     )
+
+
+def answer_qrels(outcomes: Sequence[Outcome]) -> Qrels:
+    from ranx import Qrels
+
+    return Qrels({o.question.id: {ANSWER: 1} for o in outcomes})
+
+
+def answer_run(outcomes: Sequence[Outcome], k: int, name: str = "run") -> Run:
+    """Per question, the passages above the first that answers, then ANSWER at its rank."""
+    from ranx import Run
+
+    ranks = {o.question.id: o.answer_rank for o in outcomes if o.answer_rank is not None}
+    return Run(
+        {
+            question: {
+                **{f"passage {r}": float(k - r) for r in range(1, rank)},
+                ANSWER: float(k - rank),
+            }
+            for question, rank in ranks.items()
+        }
+        # A run with no question at all would be refused: one that answers nothing instead.
+        or {outcomes[0].question.id: {"passage 1": 1.0}},
+        name=name,
+    )
+
+
+def ranx_scores(qrels: Qrels, run: Run, metrics: Sequence[str]) -> dict[str, float]:
+    from ranx import evaluate as ranx_evaluate
+
     with warnings.catch_warnings():
         # ranx's numba kernels warn about an integer cast that cannot overflow here.
         warnings.filterwarnings("ignore", message="unsafe cast")
-        ranking = evaluate(qrels, run, list(RANKING_METRICS), make_comparable=True)
-    metrics = {name: float(ranking[name]) for name in RANKING_METRICS}
-    for depth in (1, 5):
-        hits = [o.answer_rank is not None and o.answer_rank <= depth for o in outcomes]
-        metrics[f"answer@{depth}"] = sum(hits) / len(hits)
-    return metrics
+        scores = ranx_evaluate(qrels, run, list(metrics), make_comparable=True)
+    return (
+        {name: float(scores[name]) for name in metrics}
+        if len(metrics) > 1
+        else {metrics[0]: float(scores)}
+    )
+
+
+def score(outcomes: Sequence[Outcome], k: int) -> dict[str, float]:
+    """Document-level ranking metrics and passage-level answer hits, all computed by ranx."""
+    documents = ranx_scores(
+        document_qrels(outcomes), document_run(outcomes, k), list(DOCUMENT_METRICS.values())
+    )
+    answers = ranx_scores(
+        answer_qrels(outcomes), answer_run(outcomes, k), list(ANSWER_METRICS.values())
+    )
+    return {
+        **{name: documents[ranx] for name, ranx in DOCUMENT_METRICS.items()},
+        **{name: answers[ranx] for name, ranx in ANSWER_METRICS.items()},
+    }
 
 
 def evaluate(
@@ -223,20 +302,23 @@ def evaluate(
     *,
     k: int = 10,
     mode: SearchMode = "hybrid",
+    name: str | None = None,
     progress: bool = False,
 ) -> Report:
-    """Ask every question and score the answers."""
+    """Ask every question and score the answers; the report is called `name` (the mode)."""
     check_question_sets(questions, unanswerable)
     answerable = [q for q in questions if q.relevant]
     unanswerable = [*unanswerable, *(q for q in questions if not q.relevant)]
     everything = [*answerable, *unanswerable]
-    asked = track(everything, description=f"{mode:>7}", transient=True) if progress else everything
+    name = name or mode
+    asked = track(everything, description=name, transient=True) if progress else everything
     outcomes = [ask(searcher, question, max(k, 5), mode) for question in asked]
     answered, refused = outcomes[: len(answerable)], outcomes[len(answerable) :]
     groups: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in answered:
         groups[outcome.language].append(outcome)
     return Report(
+        name=name,
         mode=mode,
         k=k,
         metrics=score(answered, k),
@@ -253,26 +335,17 @@ def recall_at_1_ceiling(outcomes: Sequence[Outcome]) -> float:
 
 def write_trec(report: Report, folder: Path) -> None:
     """The run and the qrels in TREC format, for trec_eval or ir-measures."""
-    from ranx import Qrels, Run
-
     folder.mkdir(parents=True, exist_ok=True)
-    outcomes = report.outcomes
-    Qrels({o.question.id: dict.fromkeys(o.question.relevant, 1) for o in outcomes}).save(
-        str(folder / "qrels.trec")
+    document_qrels(report.outcomes).save(str(folder / "qrels.trec"))
+    document_run(report.outcomes, report.k, report.name).save(
+        str(folder / f"run-{_file_name(report.name)}.trec")
     )
-    Run(
-        {
-            o.question.id: {s: float(report.k - r) for r, s in enumerate(o.sources)}
-            for o in outcomes
-        },
-        name=report.mode,
-    ).save(str(folder / f"run-{report.mode}.trec"))
 
 
 def print_report(reports: Sequence[Report], console: Console) -> None:
     """Metric tables (overall and per language), answerability, and the misses."""
     overall = Table(title="Retrieval (documents: recall, MRR, nDCG; passages: answer)")
-    overall.add_column("mode")
+    overall.add_column("configuration" if len(reports) > 1 else "mode")
     for name in METRICS:
         overall.add_column(name, justify="right")
     overall.add_column("answerable ok", justify="right")
@@ -280,7 +353,7 @@ def print_report(reports: Sequence[Report], console: Console) -> None:
     for report in reports:
         right, total, refused, unanswerable = report.answerability
         overall.add_row(
-            report.mode,
+            Text(report.name),
             *(f"{report.metrics[name]:.1%}" for name in METRICS),
             f"{right}/{total}",
             f"{refused}/{unanswerable}",
@@ -294,7 +367,7 @@ def print_report(reports: Sequence[Report], console: Console) -> None:
         )
     _print_threshold_advice(reports[0], console)
     for report in reports:
-        languages = Table(title=f"By question language ({report.mode})")
+        languages = Table(title=f"By question language ({report.name})")
         languages.add_column("lang")
         languages.add_column("n", justify="right")
         for name in METRICS:
@@ -308,10 +381,11 @@ def print_report(reports: Sequence[Report], console: Console) -> None:
         misses = report.misses_at_5
         if not misses:
             console.print(
-                f"[green]{report.mode}: every question finds a relevant file in its top 5[/]"
+                f"[green]{escape(report.name)}: every question finds a relevant file "
+                "in its top 5[/]"
             )
             continue
-        table = Table(title=f"Questions missed at 5 ({report.mode})")
+        table = Table(title=f"Questions missed at 5 ({report.name})")
         for column in ("id", "question", "relevant", "top-3 sources"):
             table.add_column(column)
         for outcome in misses:
@@ -340,6 +414,10 @@ def _print_threshold_advice(report: Report, console: Console) -> None:
 
 def _repeated(ids: Iterable[str]) -> list[str]:
     return sorted(id_ for id_, count in Counter(ids).items() if count > 1)
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^\w.=-]+", "_", name)
 
 
 def _fold(text: str) -> str:

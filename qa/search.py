@@ -1,4 +1,4 @@
-"""Answer a question with the best passages: dense, lexical or hybrid (reciprocal-rank fusion).
+"""Answer a question with the best passages: dense, lexical or hybrid (both fused, qa/fusion.py).
 
 Every result carries its cosine similarity to the question (whatever ranked it), its place in
 the source file, and the sentence of it that best answers the question. The response says
@@ -7,15 +7,14 @@ whether anything relevant was found at all (`answerable`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import numpy as np
 from langdetect import DetectorFactory, LangDetectException, detect_langs
 from pydantic import BaseModel, Field
 
 from qa.embed import Encoder
 from qa.errors import InvalidQueryError
-from qa.index import Index
+from qa.fusion import fuse
+from qa.index import DenseHit, Index
 from qa.lexical import term_overlap
 from qa.settings import SearchMode, Settings
 
@@ -72,15 +71,6 @@ def detect_language(text: str) -> str:
     return str(best.lang) if best and best.prob >= LANGUAGE_MIN_PROBABILITY else "unknown"
 
 
-def reciprocal_rank_fusion(rankings: Iterable[Sequence[int]], k: int) -> list[int]:
-    """Items ordered by the sum over rankings of 1 / (k + rank); ties keep first-seen order."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores, key=lambda item: -scores[item])
-
-
 def validate_query(question: str, k: int) -> str:
     """The question stripped, or InvalidQueryError saying what is wrong."""
     question = question.strip()
@@ -106,6 +96,8 @@ class Searcher:
         self.encoder = encoder
         self.default_mode: SearchMode = settings.search_mode
         self.rrf_k = settings.rrf_k
+        self.fusion = settings.fusion
+        self.fusion_dense_weight = settings.fusion_dense_weight
         self.answerable_threshold = settings.answerable_threshold
 
     def search(
@@ -116,7 +108,7 @@ class Searcher:
         query = self.encoder.embed_queries([question])[0]
         dense = self.index.search_dense(query, CANDIDATES)
         best_score = round(dense[0].score, 4) if dense else -1.0
-        positions = self._rank(question, [hit.position for hit in dense], mode)[:k]
+        positions = self._rank(question, dense, mode)[:k]
         scores = self.index.dense_scores(query, positions)
         return SearchResponse(
             question=question,
@@ -130,16 +122,24 @@ class Searcher:
             ],
         )
 
-    def _rank(self, question: str, dense: list[int], mode: SearchMode) -> list[int]:
+    def _rank(self, question: str, dense: list[DenseHit], mode: SearchMode) -> list[int]:
+        dense_scores = {hit.position: hit.score for hit in dense}
         if mode == "dense":
-            return dense
-        lexical = [hit.position for hit in self.index.lexical.search(question, CANDIDATES)]
+            return list(dense_scores)
+        lexical = {
+            hit.position: hit.score for hit in self.index.lexical.search(question, CANDIDATES)
+        }
         if mode == "lexical":
             # Passages sharing no term with the question follow, in dense order, so that
             # k results are always returned.
-            found = set(lexical)
-            return lexical + [p for p in dense if p not in found]
-        return reciprocal_rank_fusion([dense, lexical], self.rrf_k)
+            return [*lexical, *(p for p in dense_scores if p not in lexical)]
+        return fuse(
+            self.fusion,
+            dense_scores,
+            lexical,
+            rrf_k=self.rrf_k,
+            dense_weight=self.fusion_dense_weight,
+        )
 
     def _passage(
         self, question: str, query: np.ndarray, position: int, rank: int, score: float

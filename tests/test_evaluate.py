@@ -9,12 +9,16 @@ import pytest
 
 from qa.errors import QuestionSetError
 from qa.evaluate import (
+    ANSWER,
+    METRICS,
     Outcome,
     Question,
+    answer_run,
     check_question_sets,
     contains_answer,
     load_questions,
     recall_at_1_ceiling,
+    score,
     unknown_sources,
 )
 
@@ -105,3 +109,43 @@ def test_recall_at_1_ceiling_is_one_over_the_relevant_files_on_average() -> None
     assert recall_at_1_ceiling([outcome(ANSWERABLE), outcome(two), outcome(four)]) == (
         pytest.approx((1 + 0.5 + 0.25) / 3)
     )
+
+
+def ranked(question: Question, sources: list[str], answer_rank: int | None) -> Outcome:
+    return Outcome(question, "fr", sources, answer_rank, 0.9, True, [])
+
+
+def test_hit_rates_and_answer_hits_are_ranx_scores_of_hand_made_rankings() -> None:
+    two = Question(id="b", question="Où ?", relevant=["x.txt", "y.txt"])
+    three = Question(id="c", question="Quand ?", relevant=["z.txt"])
+    outcomes = [
+        ranked(ANSWERABLE, ["x.txt", "w.txt"], answer_rank=1),  # hit at 1, answered at 1
+        ranked(two, ["w.txt", "v.txt", "y.txt"], answer_rank=4),  # hit at 3, answered at 4
+        ranked(three, ["w.txt"] + [f"{n}.txt" for n in range(8)], answer_rank=None),  # no hit
+    ]
+
+    metrics = score(outcomes, k=10)
+
+    assert metrics["hit@1"] == pytest.approx(1 / 3)
+    assert metrics["hit@5"] == pytest.approx(2 / 3)
+    assert metrics["recall@5"] == pytest.approx((1 + 0.5 + 0) / 3)
+    assert metrics["answer@1"] == pytest.approx(1 / 3)
+    assert metrics["answer@5"] == pytest.approx(2 / 3)
+    assert set(metrics) == set(METRICS)
+
+
+def test_answer_run_puts_the_pseudo_document_at_the_answer_rank() -> None:
+    run = answer_run([ranked(ANSWERABLE, ["x.txt"], answer_rank=3)], k=10).to_dict()
+
+    assert sorted(run["a"], key=lambda item: -run["a"][item]) == [
+        "passage 1",
+        "passage 2",
+        ANSWER,
+    ]
+
+
+def test_no_answer_anywhere_scores_zero_instead_of_failing() -> None:
+    metrics = score([ranked(ANSWERABLE, ["x.txt"], answer_rank=None)], k=10)
+
+    assert metrics["answer@1"] == metrics["answer@5"] == 0.0
+    assert metrics["hit@1"] == 1.0

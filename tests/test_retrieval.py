@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from qa.embed import Encoder
 from qa.evaluate import evaluate, load_questions
+from qa.index import Index
 from qa.search import Searcher
+from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,6 +60,22 @@ def test_expected_source_is_in_top_3(searcher: Searcher, question: str, expected
     response = searcher.search(question, k=3)
     sources = [passage.source for passage in response.results]
     assert _source(expected) in sources, f"{question!r} -> {sources}"
+
+
+SEEDCHIP = "Quel nom ByteDance a-t-il donné à la puce qu'il conçoit lui-même ?"
+
+
+def test_seedchip_passage_is_in_the_top_3_with_the_defaults(
+    searcher: Searcher, real_index: Index, encoder: Encoder, settings: Settings
+) -> None:
+    """Dense finds the passage naming SeedChip far more confidently than any other; reciprocal
+    rank fusion buried it 4th (the widget shows 3), the default fusion must not."""
+    top_3 = searcher.search(SEEDCHIP, k=3).results
+    assert any("SeedChip" in passage.text for passage in top_3), [p.chunk_id for p in top_3]
+    assert "SeedChip" in searcher.search(SEEDCHIP, k=1, mode="dense").results[0].text
+
+    rrf = Searcher(real_index, encoder, settings.model_copy(update={"fusion": "rrf"}))
+    assert not any("SeedChip" in passage.text for passage in rrf.search(SEEDCHIP, k=3).results)
 
 
 def test_questions_cover_every_article_in_french_and_english() -> None:

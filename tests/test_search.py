@@ -13,19 +13,10 @@ from qa.search import (
     MAX_QUESTION_CHARS,
     Searcher,
     detect_language,
-    reciprocal_rank_fusion,
     validate_query,
 )
 from qa.settings import Settings
 from tests.conftest import SEEDS, FakeEncoder
-
-
-def test_rrf_rewards_agreement_between_rankings() -> None:
-    assert reciprocal_rank_fusion([[1, 2, 3], [2, 3, 4]], k=60) == [2, 3, 1, 4]
-
-
-def test_rrf_keeps_items_found_by_one_ranking_only() -> None:
-    assert set(reciprocal_rank_fusion([[1], [2]], k=60)) == {1, 2}
 
 
 @pytest.mark.parametrize(
