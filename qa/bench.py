@@ -42,6 +42,8 @@ DEV_DOCS = Path("/work/shared/devsets/piaf-dev/docs")
 OLD_PATH = {"QA_ENCODER_BACKEND": "torch", "QA_BATCH_MAX": "1"}
 READY_TIMEOUT_S = 180.0
 
+Server = subprocess.Popen[bytes]
+
 
 @dataclass(frozen=True)
 class ServingReport:
@@ -143,7 +145,7 @@ def measure_serving(
 ) -> ServingReport:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    with _serve(port, env) as (server, ready_s):
+    with serve_until_ready(port, env) as (server, ready_s):
         rss_ready = _rss_mb(server.pid, "VmRSS")
         spec = LoadSpec(
             url=f"{url}/search",
@@ -172,7 +174,9 @@ def measure_serving(
 
 
 @contextmanager
-def _serve(port: int, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+def serve_until_ready(
+    port: int, env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
     """`qa serve` on `port` with `env` added, until `/ready` answers; the seconds it took."""
     start = time.perf_counter()
     server = subprocess.Popen(

@@ -6,16 +6,13 @@ passages of the seed articles, so a wrong prompt, pooling, padding or truncation
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 
+from qa.bench import serve_until_ready
 from qa.chunk import ChunkingConfig, chunk_document
 from qa.embed import Encoder, embed_once, load_encoder
 from qa.encoders import onnx_export
@@ -160,33 +157,16 @@ def test_an_interrupted_export_leaves_no_file_that_looks_complete(
 
 
 def test_qa_serve_with_the_onnx_encoder_never_loads_torch(
-    real_index: Index, settings: Settings, tmp_path: Path
+    real_index: Index, settings: Settings
 ) -> None:
     """The served process's memory map: onnxruntime's library is in it, torch's is not."""
-    port = free_port()
-    env = {name: value for name, value in os.environ.items() if not name.startswith("QA_")}
-    env |= {
+    env = {
         "QA_MODEL_CACHE_DIR": str(MODELS),
         "QA_INDEX_DIR": str(settings.index_dir),
         "QA_CORPUS_DIR": str(SEEDS),
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert server.poll() is None, "qa serve stopped during start-up"
-            assert time.monotonic() < deadline, "qa serve not ready within 120 s"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    port = free_port()
+    with serve_until_ready(port, env) as (server, _):
         response = httpx.post(
             f"http://127.0.0.1:{port}/search", json={"question": "Que fait ByteDance ?"}
         )
@@ -194,6 +174,3 @@ def test_qa_serve_with_the_onnx_encoder_never_loads_torch(
         libraries = Path(f"/proc/{server.pid}/maps").read_text(encoding="utf-8")
         assert "onnxruntime" in libraries
         assert "libtorch" not in libraries
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
