@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 from rich.console import Console
@@ -40,6 +41,7 @@ CONCURRENCY = (1, 8, 32, 64)
 DEV_DOCS = Path("/work/shared/devsets/piaf-dev/docs")
 # The service as it was: PyTorch, each request embedding its own question.
 OLD_PATH = {"QA_ENCODER_BACKEND": "torch", "QA_BATCH_MAX": "1"}
+OLD_NAME = "PyTorch, one at a time"
 READY_TIMEOUT_S = 180.0
 
 Server = subprocess.Popen[bytes]
@@ -115,22 +117,33 @@ def run(
     bodies = [json.dumps({"question": q, "k": 5, "mode": "hybrid"}) for q in questions]
     new_path = f"ONNX {settings.encoder_precision}, batches of <= {settings.batch_max}"
     serving = [
-        measure_serving(new_path, {}, bodies, duration_s, concurrency),
-        measure_serving("PyTorch, one at a time", OLD_PATH, bodies, duration_s, concurrency),
+        _noted(measure_serving(new_path, {}, bodies, duration_s, concurrency)),
+        _noted(measure_serving(OLD_NAME, OLD_PATH, bodies, duration_s, concurrency)),
     ]
     with tempfile.TemporaryDirectory(prefix="qa-bench-corpus-") as folder:
         corpus_dir = Path(folder)
         generate_corpus(corpus_dir, [settings.corpus_dir, DEV_DOCS], int(corpus_mb * 1e6))
         indexing = [
-            measure_indexing(new_path, settings, corpus_dir, as_before=False),
-            measure_indexing(
-                "PyTorch, passages then sentences",
-                settings.model_copy(update={"encoder_backend": "torch"}),
-                corpus_dir,
-                as_before=True,
+            _noted(measure_indexing(new_path, settings, corpus_dir, as_before=False)),
+            _noted(
+                measure_indexing(
+                    "PyTorch, passages then sentences",
+                    settings.model_copy(update={"encoder_backend": "torch"}),
+                    corpus_dir,
+                    as_before=True,
+                )
             ),
         ]
     return BenchReport(new_path, serving, indexing)
+
+
+Measured = TypeVar("Measured", "ServingReport", "IndexingReport")
+
+
+def _noted(measured: Measured) -> Measured:
+    """`measured`, also written to stderr at once: a long run shows what it has done so far."""
+    print(f"qa bench: {json.dumps(asdict(measured))}", file=sys.stderr, flush=True)
+    return measured
 
 
 # ------------------------------------------------------------------------------------ serving
