@@ -57,7 +57,7 @@ class ServingReport:
     load: list[LoadResult]
     # Server CPU time (all threads) per completed request at each point: unlike latency, it
     # hardly depends on what else the machine runs.
-    cpu_ms_per_request: list[float]
+    cpu_ms_per_request: list[float | None]  # None: no request completed
 
 
 @dataclass(frozen=True)
@@ -169,12 +169,14 @@ def measure_serving(
             connections=8,
         )
         run_load(spec)  # warm-up: first requests pay lazy initialisations
-        load, cpu = [], []
+        load: list[LoadResult] = []
+        cpu: list[float | None] = []
         for connections in concurrency:
             before = _cpu_s(server.pid)
             result = run_load(replace(spec, connections=connections, duration_s=duration_s))
             load.append(result)
-            cpu.append(round((_cpu_s(server.pid) - before) * 1000 / max(result.requests, 1), 2))
+            spent_ms = (_cpu_s(server.pid) - before) * 1000
+            cpu.append(round(spent_ms / result.requests, 2) if result.requests else None)
         return ServingReport(
             path=path,
             ready_s=round(ready_s, 2),
@@ -348,9 +350,9 @@ def print_report(report: BenchReport, console: Console) -> None:
     )
 
 
-def _pair(now: float, before: float, *, higher_is_better: bool = False) -> str:
+def _pair(now: float | None, before: float | None, *, higher_is_better: bool = False) -> str:
     if not before or not now:
-        return f"{now:g} / {before:g}"
+        return f"{now or 0:g} / {before or 0:g}"
     ratio = now / before if higher_is_better else before / now
     return f"{now:g} / {before:g} ({ratio:.1f}x)"
 

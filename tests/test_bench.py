@@ -75,17 +75,17 @@ def test_a_quick_run_measures_both_paths(
     new, old = report["serving"]
     assert new["path"].startswith("ONNX")
     assert old["path"].startswith("PyTorch")
-    assert all(point["requests"] > 0 for point in new["load"])
     for serving in (new, old):
         assert [point["connections"] for point in serving["load"]] == [1, 8]
         for point in serving["load"]:
             assert sum(point["errors"].values()) == 0
             assert point["requests"] == 0 or 0 < point["p50_ms"] <= point["p99_ms"]
-        # On a busy machine the old path may answer nothing within a one-second point.
+        # On a busy machine a one-second point may see no request completed.
         assert sum(point["requests"] for point in serving["load"]) > 0
         assert serving["ready_s"] > 0
         assert 0 < serving["rss_ready_mb"] <= serving["peak_rss_mb"]
-        assert all(cpu > 0 for cpu in serving["cpu_ms_per_request"])
+        for point, cpu in zip(serving["load"], serving["cpu_ms_per_request"], strict=True):
+            assert cpu is None if point["requests"] == 0 else cpu > 0
     fast, slow = report["indexing"]
     assert fast["corpus_mb"] == slow["corpus_mb"] >= 0.02
     assert fast["passages"] == slow["passages"] > 0
