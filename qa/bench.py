@@ -10,6 +10,7 @@ and as it was (PyTorch, one question at a time), so every figure has a ratio fro
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import re
@@ -370,20 +371,11 @@ def plot(report: BenchReport, out: Path) -> None:
         throughput.plot(
             clients, [r.throughput for r in serving.load], "o-", color=colour, label=serving.path
         )
-        latency.plot(
-            clients,
-            [r.p50_ms for r in serving.load],
-            "o-",
-            color=colour,
-            label=f"{serving.path}, p50",
-        )
-        latency.plot(
-            clients,
-            [r.p99_ms for r in serving.load],
-            "s--",
-            color=colour,
-            label=f"{serving.path}, p99",
-        )
+        # A point where no request completed has no latency: a gap, not a zero.
+        p50 = [r.p50_ms if r.requests else math.nan for r in serving.load]
+        p99 = [r.p99_ms if r.requests else math.nan for r in serving.load]
+        latency.plot(clients, p50, "o-", color=colour, label=f"{serving.path}, p50")
+        latency.plot(clients, p99, "s--", color=colour, label=f"{serving.path}, p99")
     throughput.set(
         xlabel="concurrent clients", ylabel="requests/s", xscale="log", title="Throughput"
     )
