@@ -68,8 +68,13 @@ eval: index
 	$(BIN)/qa eval $(QUESTIONS) --unanswerable $(UNANSWERABLE) --mode all
 	$(BIN)/qa eval $(PIAF)/questions.jsonl --corpus $(PIAF)/docs --index-dir index/piaf-dev
 
+# wrk drives the HTTP load; installed with apt-get when missing (as root or passwordless sudo).
 bench: index
-	$(BIN)/python -m qa.bench
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get install -y wrk || { sudo apt-get update && sudo apt-get install -y wrk; }; \
+	  else echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; fi; }
+	$(BIN)/python -m qa.bench --plot docs/bench.png
 
 # Synthetic vectors, no model or index needed; about an hour at 1M passages on one core.
 bench-scale: install

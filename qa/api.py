@@ -21,6 +21,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa import __version__
+from qa.batching import micro_batched
 from qa.chunk import ChunkingConfig
 from qa.embed import load_encoder
 from qa.errors import (
@@ -175,7 +176,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
             log.warning(
                 "the index is stale (%s): rebuild it with `qa index`", "; ".join(app.state.stale)
             )
-        yield
+        with micro_batched(loaded, settings):  # questions embedded together, on one worker
+            yield
         app.state.searcher = None
 
     # /docs and /redoc with their scripts served from the package: no CDN, the service is offline.

@@ -6,6 +6,7 @@ QAError
 ├── CorpusError             the corpus folder is missing or holds no readable article
 ├── ModelError              the embedding model cannot be built or loaded
 ├── QuestionSetError        a question-set file that cannot be read
+├── LoadGeneratorError      the HTTP load generator (wrk) is missing or failed
 └── IndexUnavailableError   no usable index
     ├── IndexMissingError   no index has been built in the index folder
     ├── IndexMismatchError  the index was built with another model or format
@@ -55,3 +56,7 @@ class IndexCorruptError(IndexUnavailableError):
 
 class QuestionSetError(QAError):
     """A question-set file that cannot be read."""
+
+
+class LoadGeneratorError(QAError):
+    """The HTTP load generator (wrk) is missing or failed."""

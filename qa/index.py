@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from qa.chunk import Chunk, ChunkingConfig, chunk_document
-from qa.embed import Encoder, Vectors
+from qa.embed import Encoder, Vectors, embed_once
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.ingest import Corpus
 from qa.lexical import LexicalIndex
@@ -129,9 +129,11 @@ def build_index(
         for chunk in chunk_document(document, encoder.count_tokens, chunking)
     ]
     texts = [chunk.match_text for chunk in chunks]
-    vectors = encoder.embed_passages(texts, progress=progress)
     sentences = [chunk.text_of(span) for chunk in chunks for span in chunk.sentences]
-    sentence_vectors = encoder.embed_passages(sentences, progress=progress)
+    # One call: every distinct text embedded once, batched by length with all the others.
+    vectors, sentence_vectors = np.split(
+        embed_once(encoder, texts + sentences, progress=progress), [len(texts)]
+    )
     dense = faiss.IndexFlatIP(encoder.dimension)
     dense.add(vectors)
     sentence_index = faiss.IndexFlatIP(encoder.dimension)

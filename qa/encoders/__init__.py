@@ -1,0 +1,1 @@
+"""Encoders: each turns text into unit vectors behind the `Encoder` protocol of `base`."""

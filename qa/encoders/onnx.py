@@ -1,0 +1,124 @@
+"""An encoder that runs an exported model (`onnx_export`) under onnxruntime, without torch.
+
+The only module that imports onnxruntime for inference. Texts go through the model's fast
+tokenizer (`tokenizers`); the graph itself pools and normalises.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from qa.encoders.base import Vectors
+from qa.errors import ModelError
+
+TokenIds = list[int]
+
+
+def cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class OnnxEncoder:
+    """An `Encoder` over an ONNX graph taking `input_ids` and `attention_mask` and returning
+    unit sentence vectors."""
+
+    def __init__(
+        self,
+        model_id: str,
+        onnx_file: Path,
+        tokenizer_file: Path,
+        *,
+        query_prompt: str,
+        passage_prompt: str,
+        batch_size: int = 32,
+        threads: int = 0,
+        max_tokens: int = 512,
+    ) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        # One batch at a time uses every core; more threads than cores only contend.
+        options.intra_op_num_threads = threads or cores()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Idle threads sleep instead of spinning: the cores are shared with the web server's
+        # threads (and, on a busy machine, other processes); spinning made a question 9x slower
+        # in wall time on a loaded 2-core machine (48 ms against 5.4 ms, int8).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # its warnings about unused initialisers are noise
+        try:
+            self._session = ort.InferenceSession(
+                str(onnx_file), options, providers=["CPUExecutionProvider"]
+            )
+            self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph kinds
+            raise ModelError(f"cannot load ONNX model {onnx_file}: {error}") from error
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()  # count_tokens needs the full length; see _ids
+        padding = self._tokenizer.padding or {}
+        self._pad_id = int(padding.get("pad_id", self._tokenizer.token_to_id("<pad>") or 0))
+        shape = self._session.get_outputs()[0].shape
+        if not isinstance(shape[-1], int):
+            raise ModelError(f"ONNX model {onnx_file} does not say its embedding dimension")
+        self.model_id = model_id
+        self.dimension = shape[-1]
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        self.batch_size = batch_size
+        self.max_tokens = max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self._encode([self.query_prompt + text for text in texts])
+
+    def embed_passages(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        return self._encode([self.passage_prompt + text for text in texts], progress=progress)
+
+    def _encode(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return vectors
+        ids = self._ids(texts)
+        # Batches of similar lengths: a short text padded to a long one's length is wasted work.
+        order = sorted(range(len(ids)), key=lambda row: len(ids[row]))
+        batches = [
+            order[start : start + self.batch_size]
+            for start in range(0, len(order), self.batch_size)
+        ]
+        if progress:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="Batches", unit="batch")
+        for rows in batches:
+            vectors[rows] = self._run([ids[row] for row in rows])
+        return vectors
+
+    def _ids(self, texts: Sequence[str]) -> list[TokenIds]:
+        """Token ids with special tokens, cut as the model's tokenizer cuts: the start of the
+        text, then the closing special token."""
+        encoded = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
+        return [
+            ids if len(ids) <= self.max_tokens else ids[: self.max_tokens - 1] + ids[-1:]
+            for ids in encoded
+        ]
+
+    def _run(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
+        width = max(len(ids) for ids in batch)
+        input_ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
+        attention_mask = np.zeros((len(batch), width), dtype=np.int64)
+        for row, ids in enumerate(batch):
+            input_ids[row, : len(ids)] = ids
+            attention_mask[row, : len(ids)] = 1
+        (output,) = self._session.run(
+            None, {"input_ids": input_ids, "attention_mask": attention_mask}
+        )
+        return np.asarray(output, dtype=np.float32)

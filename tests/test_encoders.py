@@ -1,0 +1,176 @@
+"""The ONNX encoder against the PyTorch one on real text; its export; torch stays out of serving.
+
+The vectors of the two encoders are compared on the real evaluation questions and the real
+passages of the seed articles, so a wrong prompt, pooling, padding or truncation shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from qa.bench import serve_until_ready
+from qa.chunk import ChunkingConfig, chunk_document
+from qa.embed import Encoder, embed_once, load_encoder
+from qa.encoders import onnx_export
+from qa.encoders.onnx import OnnxEncoder
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.errors import ModelError
+from qa.evaluate import load_questions
+from qa.index import Index
+from qa.ingest import load_corpus
+from qa.settings import Settings
+from tests.conftest import MODELS, ROOT, SEEDS, free_port, make_settings
+
+DEFAULT_FOLDER = MODELS / "multilingual-e5-small-q4"
+
+
+@pytest.fixture(scope="module")
+def torch_encoder(tmp_path_factory: pytest.TempPathFactory) -> Encoder:
+    return load_encoder(make_settings(tmp_path_factory.mktemp("i"), encoder_backend="torch"))
+
+
+@pytest.fixture(scope="module")
+def questions() -> list[str]:
+    return [q.question for q in load_questions(ROOT / "eval" / "questions.jsonl")]
+
+
+@pytest.fixture(scope="module")
+def passages(torch_encoder: Encoder) -> list[str]:
+    config = ChunkingConfig.from_settings(Settings())
+    return [
+        chunk.match_text
+        for document in load_corpus(SEEDS).documents
+        for chunk in chunk_document(document, torch_encoder.count_tokens, config)
+    ]
+
+
+def test_the_default_encoder_is_onnx_and_any_other_model_goes_through_sentence_transformers(
+    encoder: Encoder, torch_encoder: Encoder
+) -> None:
+    assert isinstance(encoder, OnnxEncoder)
+    assert isinstance(torch_encoder, SentenceTransformerEncoder)
+    other = load_encoder(Settings(model=str(DEFAULT_FOLDER), model_cache_dir=MODELS))
+    assert isinstance(other, SentenceTransformerEncoder)
+
+
+def test_onnx_fp32_vectors_equal_pytorch_on_real_questions_and_passages(
+    encoder: Encoder, torch_encoder: Encoder, questions: list[str], passages: list[str]
+) -> None:
+    for onnx_vectors, torch_vectors in [
+        (encoder.embed_queries(questions), torch_encoder.embed_queries(questions)),
+        (encoder.embed_passages(passages), torch_encoder.embed_passages(passages)),
+    ]:
+        assert onnx_vectors.shape == torch_vectors.shape
+        assert onnx_vectors.dtype == np.float32
+        cosines = (onnx_vectors * torch_vectors).sum(axis=1)
+        assert cosines.min() >= 0.9999
+        assert np.allclose(np.linalg.norm(onnx_vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_text_over_the_model_length_is_cut_as_pytorch_cuts_it(
+    encoder: Encoder, torch_encoder: Encoder
+) -> None:
+    text = " ".join((SEEDS / "000_0afdbc2315d05444.txt").read_text(encoding="utf-8").split())
+    assert encoder.count_tokens(text) > 600
+    cosine = float(encoder.embed_passages([text])[0] @ torch_encoder.embed_passages([text])[0])
+    assert cosine >= 0.9999
+
+
+def test_a_text_alone_or_in_a_padded_batch_gets_the_same_vector(
+    encoder: Encoder, questions: list[str]
+) -> None:
+    batch = encoder.embed_queries(questions[:8])
+    alone = np.vstack([encoder.embed_queries([question]) for question in questions[:8]])
+    assert np.allclose(batch, alone, atol=1e-5)
+
+
+def test_token_counts_equal_pytorch_tokenizer(
+    encoder: Encoder, torch_encoder: Encoder, passages: list[str]
+) -> None:
+    assert [encoder.count_tokens(p) for p in passages] == [
+        torch_encoder.count_tokens(p) for p in passages
+    ]
+
+
+def test_no_text_gives_no_vectors(encoder: Encoder) -> None:
+    assert encoder.embed_queries([]).shape == (0, 384)
+
+
+def test_int8_vectors_stay_close_to_fp32(
+    encoder: Encoder, questions: list[str], tmp_path: Path
+) -> None:
+    int8 = load_encoder(make_settings(tmp_path, encoder_precision="int8"))
+    cosines = (int8.embed_queries(questions) * encoder.embed_queries(questions)).sum(axis=1)
+    assert 0.98 <= cosines.min() < 0.99999  # close, and really another graph
+
+
+def test_embed_once_embeds_each_distinct_text_once(encoder: Encoder) -> None:
+    seen: list[str] = []
+
+    class Counting:
+        model_id, dimension = encoder.model_id, encoder.dimension
+
+        def count_tokens(self, text: str) -> int:
+            return encoder.count_tokens(text)
+
+        def embed_queries(self, texts: list[str]) -> np.ndarray:
+            return encoder.embed_queries(texts)
+
+        def embed_passages(self, texts: list[str], *, progress: bool = False) -> np.ndarray:
+            seen.extend(texts)
+            return encoder.embed_passages(texts)
+
+    texts = ["Le chat dort.", "Il pleut.", "Le chat dort.", "Il neige.", "Il pleut."]
+    vectors = embed_once(Counting(), texts)
+    assert sorted(seen) == sorted(set(texts))
+    assert np.allclose(vectors, encoder.embed_passages(texts), atol=1e-5)
+
+
+# --- the export -----------------------------------------------------------------------------
+
+
+def test_the_export_exists_after_set_up_and_is_not_redone(encoder: Encoder) -> None:
+    target = onnx_export.onnx_path(DEFAULT_FOLDER, "fp32")
+    before = target.stat().st_mtime_ns
+    assert onnx_export.ensure_onnx_model(DEFAULT_FOLDER, "fp32") == target
+    assert target.stat().st_mtime_ns == before
+
+
+def test_an_interrupted_export_leaves_no_file_that_looks_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def half_written(_folder: Path, out: Path) -> None:
+        out.write_bytes(b"half an ONNX graph")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(onnx_export, "_export_fp32", half_written)
+    with pytest.raises(ModelError, match=r"cannot export the model to ONNX.*disk full"):
+        onnx_export.ensure_onnx_model(tmp_path, "fp32")
+    assert list((tmp_path / onnx_export.ONNX_FOLDER).iterdir()) == []
+
+
+# --- serving without torch ------------------------------------------------------------------
+
+
+def test_qa_serve_with_the_onnx_encoder_never_loads_torch(
+    real_index: Index, settings: Settings
+) -> None:
+    """The served process's memory map: onnxruntime's library is in it, torch's is not."""
+    env = {
+        "QA_MODEL_CACHE_DIR": str(MODELS),
+        "QA_INDEX_DIR": str(settings.index_dir),
+        "QA_CORPUS_DIR": str(SEEDS),
+    }
+    port = free_port()
+    with serve_until_ready(port, env) as (server, _):
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/search", json={"question": "Que fait ByteDance ?"}
+        )
+        assert response.status_code == 200
+        libraries = Path(f"/proc/{server.pid}/maps").read_text(encoding="utf-8")
+        assert "onnxruntime" in libraries
+        assert "libtorch" not in libraries
