@@ -31,10 +31,11 @@ from qa.errors import (
     QAError,
     SourceNotFoundError,
 )
-from qa.index import Manifest, Source, load_index, stale_reasons
+from qa.index import load_index, stale_reasons
 from qa.ingest import fingerprint
 from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
 from qa.settings import SearchMode, Settings, get_settings
+from qa.store import Manifest, Source
 
 log = logging.getLogger("qa.api")
 
