@@ -81,4 +81,4 @@ bench-scale: install
 	$(BIN)/python -m qa.capacity $(SCALE_ARGS)
 
 clean:
-	rm -rf $(VENV) models index/*.json index/*.jsonl index/*.faiss index/*.npy index/lexical index/piaf-dev
+	rm -rf $(VENV) models index/versions index/CURRENT index/writer.lock index/*.json index/*.jsonl index/*.faiss index/*.npy index/lexical index/piaf-dev

@@ -265,7 +265,7 @@ def measure_indexing(
         encoder.embed_passages([chunk.match_text for chunk in chunks])
         encoder.embed_passages([c.text_of(span) for c in chunks for span in c.sentences])
     else:
-        chunks = build_index(corpus, encoder, chunking).chunks
+        chunks = list(build_index(corpus, encoder, chunking).chunks)
     seconds = time.perf_counter() - start
     megabytes = sum(len(d.text.encode("utf-8")) for d in corpus.documents) / 1e6
     return IndexingReport(

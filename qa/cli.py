@@ -76,7 +76,25 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
     if args.if_stale and not _index_problems(settings):
         console.print(f"index in {settings.index_dir} is up to date", markup=False)
         return 0
-    _build_index(settings, console)
+    _build_index(settings, console, wait=args.wait)
+    return 0
+
+
+def run_add(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.documents import add_files
+
+    _require_folder(settings.index_dir, "index folder")
+    _build_index(settings, console, wait=args.wait, edit=lambda: add_files(settings, args.files))
+    return 0
+
+
+def run_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.documents import remove_documents
+
+    _require_folder(settings.index_dir, "index folder")
+    _build_index(
+        settings, console, wait=args.wait, edit=lambda: remove_documents(settings, args.names)
+    )
     return 0
 
 
@@ -99,20 +117,33 @@ def _index_problems(settings: Settings) -> list[str]:
     return reasons
 
 
-def _build_index(settings: Settings, out: Console) -> None:
+def _build_index(
+    settings: Settings,
+    out: Console,
+    *,
+    wait: float = 0.0,
+    edit: Callable[[], object] | None = None,
+) -> None:
+    """Index the corpus incrementally and publish a new version; say what changed."""
     from qa.embed import load_encoder
-    from qa.index import build_index, save_index
-    from qa.ingest import load_corpus
+    from qa.index import update_index
 
-    corpus = load_corpus(settings.corpus_dir)
-    for skipped in corpus.skipped:
-        errors.print(f"qa: skipped {skipped.name}: {skipped.reason}", markup=False)
     encoder = load_encoder(settings)
-    index = build_index(corpus, encoder, ChunkingConfig.from_settings(settings), progress=True)
-    save_index(index, settings.index_dir)
+    report = update_index(settings, encoder, wait=wait, progress=True, edit=edit)
+    for name, reason in report.skipped.items():
+        errors.print(f"qa: skipped {name}: {reason}", markup=False)
+    changes = report.changes
+    if changes.full_reason:
+        out.print(f"embedding every file: {changes.full_reason}", markup=False)
+    if report.cleaned:
+        out.print(f"removed what a stopped run left: {', '.join(report.cleaned)}", markup=False)
     out.print(
-        f"indexed {len(corpus.documents)} files, {len(index.chunks)} passages "
-        f"({encoder.model_id}, {encoder.dimension} dimensions) into {settings.index_dir}",
+        f"indexed {len(changes.added) + len(changes.changed) + len(changes.unchanged)} files, "
+        f"{report.passages} passages ({encoder.model_id}, {encoder.dimension} dimensions) "
+        f"into {settings.index_dir}, version {report.version}, in {report.seconds:.1f} s: "
+        f"{len(changes.added)} added, {len(changes.changed)} changed, "
+        f"{len(changes.removed)} removed, {len(changes.unchanged)} unchanged files; "
+        f"{changes.passages_embedded} passages embedded",
         markup=False,
     )
 
@@ -217,13 +248,14 @@ def _config_searchers(
     built in memory for this run (nothing is written)."""
     from qa.compare import needs_own_index
     from qa.embed import Encoder, load_encoder
-    from qa.index import Index, build_index
+    from qa.index import build_index
     from qa.ingest import load_corpus
     from qa.search import Searcher
+    from qa.store import Store
 
     searchers = []
     encoder: Encoder
-    index: Index
+    index: Store
     for config, chosen in configs:
         if needs_own_index(settings, chosen):
             errors.print(f"qa: indexing {settings.corpus_dir} for {config.name}", markup=False)
@@ -307,10 +339,30 @@ def _parser() -> argparse.ArgumentParser:
     model = commands.add_parser("model", help="build the default embedding model if missing")
     model.set_defaults(run=run_model)
 
-    index = commands.add_parser("index", help="build the index of the corpus")
-    folders(index)
+    def writer(command: argparse.ArgumentParser) -> None:
+        folders(command)
+        command.add_argument(
+            "--wait",
+            type=float,
+            default=0.0,
+            metavar="SECONDS",
+            help="wait this long for another writer of the index (default: fail at once)",
+        )
+
+    index = commands.add_parser("index", help="index the corpus, embedding only what changed")
+    writer(index)
     index.add_argument("--if-stale", action="store_true", help="only if missing or out of date")
     index.set_defaults(run=run_index)
+
+    add = commands.add_parser("add", help="copy articles into the corpus and publish them")
+    add.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    writer(add)
+    add.set_defaults(run=run_add)
+
+    remove = commands.add_parser("remove", help="remove articles from the corpus and the index")
+    remove.add_argument("names", nargs="+", metavar="NAME")
+    writer(remove)
+    remove.set_defaults(run=run_remove)
 
     modes = ["dense", "lexical", "hybrid"]
     ask = commands.add_parser("ask", help="ask a question")

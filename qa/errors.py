@@ -6,6 +6,10 @@ QAError
 ├── CorpusError             the corpus folder is missing or holds no readable article
 ├── ModelError              the embedding model cannot be built or loaded
 ├── QuestionSetError        a question-set file that cannot be read
+├── DocumentError           an article sent to the corpus that cannot be accepted
+├── DocumentNotFoundError   an article name that is not in the corpus folder
+├── AccessDeniedError       a missing or wrong API key
+├── IndexLockedError        another writer holds the index
 ├── LoadGeneratorError      the HTTP load generator (wrk) is missing or failed
 └── IndexUnavailableError   no usable index
     ├── IndexMissingError   no index has been built in the index folder
@@ -56,6 +60,32 @@ class IndexCorruptError(IndexUnavailableError):
 
 class QuestionSetError(QAError):
     """A question-set file that cannot be read."""
+
+
+class DocumentError(QAError):
+    """An article sent to the corpus that cannot be accepted (name, encoding, size, empty)."""
+
+
+class DocumentNotFoundError(QAError):
+    """An article name that is not in the corpus folder."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no article {name!r} in the corpus; GET /documents lists them")
+        self.name = name
+
+
+class AccessDeniedError(QAError):
+    """A request without the API key its route needs, or with a wrong one."""
+
+
+class IndexLockedError(QAError):
+    """Another process is writing the index; only one writer at a time."""
+
+    def __init__(self, index_dir: object, holder: str) -> None:
+        super().__init__(
+            f"the index in {index_dir} is being written by another process ({holder}); "
+            "try again when it is done"
+        )
 
 
 class LoadGeneratorError(QAError):

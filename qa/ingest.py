@@ -8,15 +8,24 @@ downstream indexes straight into what `GET /sources/{name}` shows. Normalisation
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from qa.errors import CorpusError
 
 BlockKind = Literal["heading", "paragraph"]
+
+# An article larger than this is refused rather than indexed for hours (QA_MAX_ARTICLE_BYTES).
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+# `article.txt` may have a sidecar `article.meta.json`: {"url": ..., "published": "YYYY-MM-DD"}.
+METADATA_SUFFIX = ".meta.json"
 
 # A heading is a short line that does not end like a sentence; headlines may end with "?".
 HEADING_MAX_WORDS = 16
@@ -72,6 +81,8 @@ class Document:
     text: str
     blocks: tuple[Block, ...]
     sha256: str
+    url: str | None = None
+    published: date | None = None
 
     @property
     def headline(self) -> str | None:
@@ -98,6 +109,15 @@ class SkippedFile:
 
     name: str
     reason: str
+
+
+class Metadata(BaseModel):
+    """What a sidecar file (or the document API) says about an article besides its text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+    published: date | None = None
 
 
 @dataclass(frozen=True)
@@ -132,27 +152,59 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
-def fingerprint(corpus_dir: Path) -> dict[str, str]:
+def metadata_path(article: Path) -> Path:
+    """Where the sidecar metadata of an article file lives: `x.txt` -> `x.meta.json`."""
+    return article.with_name(article.stem + METADATA_SUFFIX)
+
+
+def fingerprint(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, str]:
     """Name -> SHA-256 of every corpus file, to tell whether an index is stale.
 
-    A file that cannot be read gets "unreadable": indexing reports it, this only compares.
+    A file that cannot be read or is refused gets "unreadable": indexing reports it, this
+    only compares.
     """
     hashes = {}
     for path in corpus_files(corpus_dir):
         try:
-            hashes[path.name] = _sha256(path.read_bytes())
-        except OSError:
+            hashes[path.name] = _sha256(read_article(path, corpus_dir, max_bytes))
+        except (OSError, CorpusError):
             hashes[path.name] = "unreadable"
     return hashes
 
 
-def load_corpus(corpus_dir: Path) -> Corpus:
-    """Every readable article of the folder; unreadable or empty files are listed as skipped."""
+def read_article(path: Path, corpus_dir: Path, max_bytes: int) -> bytes:
+    """The bytes of a corpus file, refusing a link out of the folder or a file over the limit
+    before reading it."""
+    if path.is_symlink() and not path.resolve().is_relative_to(corpus_dir.resolve()):
+        raise CorpusError("a symbolic link leading outside the corpus folder")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise CorpusError(f"{size} bytes, over the {max_bytes}-byte limit (QA_MAX_ARTICLE_BYTES)")
+    return path.read_bytes()
+
+
+def read_metadata(path: Path) -> Metadata:
+    """The sidecar metadata of an article file; none if it has no sidecar."""
+    sidecar = metadata_path(path)
+    if not sidecar.is_file():
+        return Metadata()
+    try:
+        return Metadata.model_validate(json.loads(sidecar.read_bytes()))
+    except (OSError, ValueError, ValidationError) as error:
+        detail = error.errors()[0]["msg"] if isinstance(error, ValidationError) else error
+        raise CorpusError(f"unreadable metadata {sidecar.name}: {detail}") from error
+
+
+def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
+    """Every readable article of the folder; unreadable, empty, too large or out-of-folder
+    files are listed as skipped."""
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     for path in corpus_files(corpus_dir):
         try:
-            document = parse_document(path.name, path.read_bytes())
+            document = parse_document(
+                path.name, read_article(path, corpus_dir, max_bytes), read_metadata(path)
+            )
         except (OSError, CorpusError) as error:
             skipped.append(SkippedFile(path.name, str(error)))
             continue
@@ -163,7 +215,7 @@ def load_corpus(corpus_dir: Path) -> Corpus:
     return Corpus(tuple(documents), tuple(skipped))
 
 
-def parse_document(name: str, data: bytes) -> Document:
+def parse_document(name: str, data: bytes, metadata: Metadata | None = None) -> Document:
     """Decode an article (UTF-8) and find its content blocks."""
     try:
         text = data.decode("utf-8").removeprefix("\ufeff")
@@ -174,7 +226,15 @@ def parse_document(name: str, data: bytes) -> Document:
     blocks = tuple(find_blocks(text))
     if not blocks:
         raise CorpusError("no content line")
-    return Document(name=name, text=text, blocks=blocks, sha256=_sha256(data))
+    metadata = metadata or Metadata()
+    return Document(
+        name=name,
+        text=text,
+        blocks=blocks,
+        sha256=_sha256(data),
+        url=metadata.url,
+        published=metadata.published,
+    )
 
 
 def find_blocks(text: str) -> list[Block]:

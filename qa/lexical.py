@@ -74,13 +74,14 @@ class LexicalIndex:
         retriever.index([analyze(text) for text in texts], show_progress=False)
         return cls(retriever, len(texts))
 
-    def search(self, query: str, k: int) -> list[LexicalHit]:
-        """The best `k` texts that share at least one term with the query, best first."""
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[LexicalHit]:
+        """The best `k` texts that share at least one term with the query, best first; with a
+        `mask` (1 or 0 per text), only texts it admits."""
         terms = [term for term in analyze(query) if term in self._retriever.vocab_dict]
         if not terms or self.size == 0:
             return []
         positions, scores = self._retriever.retrieve(
-            [terms], k=min(k, self.size), show_progress=False, n_threads=1
+            [terms], k=min(k, self.size), show_progress=False, n_threads=1, weight_mask=mask
         )
         return [
             LexicalHit(int(position), float(score))

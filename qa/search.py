@@ -7,6 +7,8 @@ whether anything relevant was found at all (`answerable`).
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 from langdetect import DetectorFactory, LangDetectException, detect_langs
 from pydantic import BaseModel, Field
@@ -14,9 +16,9 @@ from pydantic import BaseModel, Field
 from qa.embed import Encoder
 from qa.errors import InvalidQueryError
 from qa.fusion import fuse
-from qa.index import DenseHit, Index
 from qa.lexical import term_overlap
 from qa.settings import SearchMode, Settings
+from qa.store import Hit, SearchFilter, Store
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
@@ -48,6 +50,8 @@ class Passage(BaseModel):
     end: int = Field(description="`source_text[start:end] == text`.")
     text: str
     highlight: Highlight | None
+    url: str | None = Field(None, description="Where the article was published, if known.")
+    published: date | None = Field(None, description="Publication date of the article, if known.")
 
 
 class SearchResponse(BaseModel):
@@ -91,7 +95,7 @@ def validate_query(question: str, k: int) -> str:
 class Searcher:
     """Searches one loaded index with one encoder."""
 
-    def __init__(self, index: Index, encoder: Encoder, settings: Settings) -> None:
+    def __init__(self, index: Store, encoder: Encoder, settings: Settings) -> None:
         self.index = index
         self.encoder = encoder
         self.default_mode: SearchMode = settings.search_mode
@@ -101,14 +105,18 @@ class Searcher:
         self.answerable_threshold = settings.answerable_threshold
 
     def search(
-        self, question: str, k: int = DEFAULT_K, mode: SearchMode | None = None
+        self,
+        question: str,
+        k: int = DEFAULT_K,
+        mode: SearchMode | None = None,
+        where: SearchFilter | None = None,
     ) -> SearchResponse:
         question = validate_query(question, k)
         mode = mode or self.default_mode
         query = self.encoder.embed_queries([question])[0]
-        dense = self.index.search_dense(query, CANDIDATES)
+        dense = self.index.search_dense(query, CANDIDATES, where)
         best_score = round(dense[0].score, 4) if dense else -1.0
-        positions = self._rank(question, dense, mode)[:k]
+        positions = self._rank(question, dense, mode, where)[:k]
         scores = self.index.dense_scores(query, positions)
         return SearchResponse(
             question=question,
@@ -122,12 +130,15 @@ class Searcher:
             ],
         )
 
-    def _rank(self, question: str, dense: list[DenseHit], mode: SearchMode) -> list[int]:
+    def _rank(
+        self, question: str, dense: list[Hit], mode: SearchMode, where: SearchFilter | None
+    ) -> list[int]:
         dense_scores = {hit.position: hit.score for hit in dense}
         if mode == "dense":
             return list(dense_scores)
         lexical = {
-            hit.position: hit.score for hit in self.index.lexical.search(question, CANDIDATES)
+            hit.position: hit.score
+            for hit in self.index.search_lexical(question, CANDIDATES, where)
         }
         if mode == "lexical":
             # Passages sharing no term with the question follow, in dense order, so that
@@ -145,16 +156,19 @@ class Searcher:
         self, question: str, query: np.ndarray, position: int, rank: int, score: float
     ) -> Passage:
         chunk = self.index.chunks[position]
+        source = self.index.sources[chunk.source]
         return Passage(
             rank=rank,
             score=round(score, 4),
             source=chunk.source,
-            title=self.index.sources[chunk.source].title,
+            title=source.title,
             chunk_id=chunk.chunk_id,
             start=chunk.start,
             end=chunk.end,
             text=chunk.text,
             highlight=self._highlight(question, query, position),
+            url=source.url,
+            published=source.published,
         )
 
     def _highlight(self, question: str, query: np.ndarray, position: int) -> Highlight | None:

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from qa.errors import QAError
@@ -104,6 +104,37 @@ class Settings(BaseSettings):
         1024, ge=0, le=1_000_000, description="Question vectors kept (LRU); 0: no cache."
     )
 
+    # The live corpus: versions, reload, the document API and its keys.
+    keep_versions: int = Field(3, ge=1, description="Published index versions kept on disk.")
+    reload_interval: float = Field(
+        2.0,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="Seconds between checks for a new "
+        "published index version by the service; 0 turns hot reload off.",
+    )
+    max_article_bytes: int = Field(
+        4 * 1024 * 1024, ge=1, description="Largest article file indexed, in bytes."
+    )
+    index_lock_wait: float = Field(
+        30.0,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="Seconds the document API waits for "
+        "another writer of the index before answering 503.",
+    )
+    admin_api_key: SecretStr | None = Field(
+        None, description="Bearer key of the document API; the API is off (404) without it."
+    )
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Bearer keys for search, comma-separated; none: open."
+    )
+
+    @field_validator("admin_api_key", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("corpus_dir", "index_dir", "model_cache_dir", "model", mode="before")
     @classmethod
     def _refuse_empty(cls, value: object) -> object:
@@ -112,7 +143,7 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "api_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

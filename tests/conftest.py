@@ -23,6 +23,7 @@ from qa.index import Index, build_index, save_index
 from qa.ingest import load_corpus
 from qa.search import Searcher
 from qa.settings import Settings
+from qa.store import current_version
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -97,9 +98,10 @@ def foreign_index_dir(real_index: Index, settings: Settings, tmp_path: Path) -> 
     """A copy of the real index whose manifest names another model."""
     index_dir = tmp_path / "foreign-index"
     shutil.copytree(settings.index_dir, index_dir)
-    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    path = current_version(index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest["model"] = "intfloat/some-other-model"
-    (index_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    path.write_text(json.dumps(manifest), encoding="utf-8")
     return index_dir
 
 

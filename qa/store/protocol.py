@@ -1,0 +1,159 @@
+"""The store contract: what a search needs from storage and what a live corpus changes in it.
+
+A contract, not a base class (as Haystack 2 does for its document stores): any class with these
+members is a store. The embedded FAISS + bm25s store is the first; a Qdrant store can follow.
+Passages are named by an integer `position`, valid within one published version of a store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from qa.chunk import Chunk, ChunkingConfig
+from qa.embed import Vectors
+from qa.store.integrity import FileRecord
+
+# Bumped whenever stored files or the way passages and terms are made change.
+INDEX_FORMAT = 3
+
+
+class Source(BaseModel):
+    """An indexed article, as `GET /sources/{name}` shows it."""
+
+    name: str
+    title: str
+    text: str
+    sha256: str
+    url: str | None = None
+    published: date | None = None
+
+
+class Embedding(BaseModel):
+    """What vectors depend on besides the article itself: any change re-embeds everything."""
+
+    format: int = INDEX_FORMAT
+    model: str
+    dimension: int
+    query_prompt: str
+    chunking: ChunkingConfig
+
+
+class Manifest(Embedding):
+    """What a version was built from and how; checked against the settings on load."""
+
+    corpus: dict[str, str] = Field(description="Indexed file name -> SHA-256 of its bytes.")
+    skipped: dict[str, str] = Field(description="Corpus file name -> why it was not indexed.")
+    chunk_count: int
+    sentence_count: int = 0
+    built_at: datetime
+    files: dict[str, FileRecord] = Field(
+        default_factory=dict, description="Every other file of the version: size and SHA-256."
+    )
+    version: str = Field("", exclude=True, description="Its version folder, set on load.")
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One article as stored: its passages with their vectors and their sentences' vectors."""
+
+    source: Source
+    chunks: tuple[Chunk, ...]
+    vectors: Vectors  # one row per chunk
+    sentence_vectors: Vectors  # one row per sentence of the chunks, in chunk order
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Which articles a search may return; None means no condition."""
+
+    sources: frozenset[str] | None = None
+    published_after: date | None = None
+    published_before: date | None = None
+
+    def admits(self, source: Source) -> bool:
+        if self.sources is not None and source.name not in self.sources:
+            return False
+        if self.published_after is None and self.published_before is None:
+            return True
+        if source.published is None:  # undated articles cannot satisfy a date condition
+            return False
+        after_ok = self.published_after is None or source.published >= self.published_after
+        before_ok = self.published_before is None or source.published <= self.published_before
+        return after_ok and before_ok
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage found, by position, with its retriever's score."""
+
+    position: int
+    score: float
+
+
+@dataclass(frozen=True)
+class StoreDescription:
+    engine: str
+    version: str
+    documents: int
+    passages: int
+    sentences: int
+    built_at: datetime
+
+
+class Store(Protocol):
+    """Storage and retrieval of passages, with the one writer's operations."""
+
+    @property
+    def manifest(self) -> Manifest: ...
+
+    @property
+    def chunks(self) -> Sequence[Chunk]:
+        """Position -> passage."""
+        ...
+
+    @property
+    def sources(self) -> Mapping[str, Source]:
+        """Article name -> article."""
+        ...
+
+    def search_dense(self, query: Vectors, k: int, where: SearchFilter | None = None) -> list[Hit]:
+        """The `k` passages nearest to the query, each scored by the higher of its own cosine
+        and its best sentence's, best first."""
+        ...
+
+    def search_lexical(self, text: str, k: int, where: SearchFilter | None = None) -> list[Hit]:
+        """The best `k` passages by BM25 that share a term with `text`, best first."""
+        ...
+
+    def dense_scores(self, query: Vectors, positions: Sequence[int]) -> list[float]:
+        """The `search_dense` score of each given passage."""
+        ...
+
+    def sentence_scores(self, query: Vectors, position: int) -> Vectors:
+        """Cosine of the query with each sentence of one passage."""
+        ...
+
+    def count(self) -> int:
+        """Number of passages."""
+        ...
+
+    def describe(self) -> StoreDescription: ...
+
+    def document(self, name: str) -> DocumentRecord | None:
+        """One article with its passages and vectors, to reuse them when it has not changed."""
+        ...
+
+    def write_document(self, record: DocumentRecord) -> None:
+        """Add an article, or replace all passages of the article of that name."""
+        ...
+
+    def delete_document(self, name: str) -> None: ...
+
+    def publish(self, manifest: Manifest) -> str:
+        """Make the current content visible to readers as a new version; returns its name."""
+        ...
