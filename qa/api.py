@@ -98,7 +98,8 @@ class Readiness(BaseModel):
     )
 
 
-def get_searcher(request: Request) -> Searcher:
+# Async, like /health and /ready: it does no blocking work, so it takes no thread of the pool.
+async def get_searcher(request: Request) -> Searcher:
     searcher: Searcher | None = getattr(request.app.state, "searcher", None)
     if searcher is None:
         raise IndexUnavailableError("the service is still loading its model and index")
@@ -262,13 +263,15 @@ def _add_routes(app: FastAPI) -> None:
             raise SourceNotFoundError(name)
         return source
 
+    # /health and /ready are `async def` doing no blocking work: they run on the event loop and
+    # never wait for a thread behind searches, so a busy server still answers its probes.
     @app.get("/health")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
     @app.get("/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
-    def ready(request: Request, searcher: SearcherDep) -> Readiness:
+    async def ready(request: Request, searcher: SearcherDep) -> Readiness:
         """Model and index are loaded; says whether the index is stale."""
         manifest = searcher.index.manifest
         return Readiness(
