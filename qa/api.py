@@ -21,14 +21,19 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa import __version__
+from qa.admission import Admission, AdmissionLimits, is_costly
 from qa.chunk import ChunkingConfig
 from qa.embed import load_encoder
 from qa.errors import (
+    ClientGoneError,
     CorpusError,
     IndexUnavailableError,
     InvalidQueryError,
     ModelError,
+    OverloadedError,
     QAError,
+    RateLimitedError,
+    RetryLaterError,
     SourceNotFoundError,
 )
 from qa.index import Manifest, Source, load_index, stale_reasons
@@ -49,6 +54,10 @@ ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     IndexUnavailableError: (503, "index_unavailable"),
     ModelError: (503, "model_unavailable"),
     CorpusError: (503, "corpus_unavailable"),
+    OverloadedError: (503, "overloaded"),
+    RateLimitedError: (429, "rate_limited"),
+    # nginx's code for a client that closed the connection: only the log and metrics see it.
+    ClientGoneError: (499, "client_gone"),
 }
 
 
@@ -107,6 +116,32 @@ async def get_searcher(request: Request) -> Searcher:
 
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+
+
+async def get_admission(request: Request) -> Admission:
+    admission: Admission | None = getattr(request.app.state, "admission", None)
+    if admission is None:
+        raise IndexUnavailableError("the service is still loading its model and index")
+    return admission
+
+
+AdmissionDep = Annotated[Admission, Depends(get_admission)]
+
+
+async def admitted_search(
+    request: Request,
+    admission: Admission,
+    searcher: Searcher,
+    question: str,
+    k: int,
+    mode: SearchMode | None,
+) -> SearchResponse:
+    """The search, computed on the search pool once admission control lets it in."""
+    return await admission.run(
+        lambda: searcher.search(question, k, mode),
+        costly=is_costly(question, k),
+        client_gone=request.is_disconnected,
+    )
 
 
 def require_json(request: Request) -> None:
@@ -171,13 +206,21 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
             load_index(settings.index_dir, settings.model), load_encoder(settings), settings
         )
         app.state.searcher = loaded
+        app.state.admission = Admission(
+            AdmissionLimits(
+                workers=settings.search_workers,
+                max_queued=settings.search_queue,
+                deadline_s=settings.search_deadline_s,
+            )
+        )
         app.state.stale = _stale(settings, loaded.index.manifest)
         if app.state.stale:
             log.warning(
                 "the index is stale (%s): rebuild it with `qa index`", "; ".join(app.state.stale)
             )
         yield
-        app.state.searcher = None
+        app.state.admission.close()
+        app.state.searcher = app.state.admission = None
 
     # /docs and /redoc with their scripts served from the package: no CDN, the service is offline.
     app = FastAPIOffline(
@@ -228,19 +271,23 @@ def _answer_head(app: FastAPI) -> None:
 
 def _add_routes(app: FastAPI) -> None:
     @app.post("/search", response_model=SearchResponse, dependencies=[Depends(require_json)])
-    def search_post(body: SearchRequest, searcher: SearcherDep) -> SearchResponse:
+    async def search_post(
+        request: Request, body: SearchRequest, searcher: SearcherDep, admission: AdmissionDep
+    ) -> SearchResponse:
         """Best passages for a question sent as JSON."""
-        return searcher.search(body.question, body.k, body.mode)
+        return await admitted_search(request, admission, searcher, body.question, body.k, body.mode)
 
     @app.get("/search", response_model=SearchResponse)
-    def search_get(
+    async def search_get(
+        request: Request,
         searcher: SearcherDep,
+        admission: AdmissionDep,
         q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="The question.")],
         k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
         mode: SearchMode | None = None,
     ) -> SearchResponse:
         """Best passages for a question sent in the query string."""
-        return searcher.search(q, k, mode)
+        return await admitted_search(request, admission, searcher, q, k, mode)
 
     @app.get("/sources", response_model=SourceList)
     def list_sources(searcher: SearcherDep) -> SourceList:
@@ -303,7 +350,10 @@ def _add_error_handlers(app: FastAPI) -> None:
             (value for kind, value in ERROR_STATUS.items() if isinstance(error, kind)),
             (500, "internal_error"),
         )
-        return _error(status, code, str(error))
+        headers = {}
+        if isinstance(error, RetryLaterError):
+            headers["Retry-After"] = str(error.retry_after)
+        return _error(status, code, str(error), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

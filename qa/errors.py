@@ -6,6 +6,10 @@ QAError
 ├── CorpusError             the corpus folder is missing or holds no readable article
 ├── ModelError              the embedding model cannot be built or loaded
 ├── QuestionSetError        a question-set file that cannot be read
+├── ClientGoneError         the client left before its queued search started
+├── RetryLaterError         refused for now (carries `retry_after` seconds)
+│   ├── OverloadedError     too many searches in progress or waiting, or one waited too long
+│   └── RateLimitedError    a client over its rate limit
 └── IndexUnavailableError   no usable index
     ├── IndexMissingError   no index has been built in the index folder
     ├── IndexMismatchError  the index was built with another model or format
@@ -55,3 +59,23 @@ class IndexCorruptError(IndexUnavailableError):
 
 class QuestionSetError(QAError):
     """A question-set file that cannot be read."""
+
+
+class RetryLaterError(QAError):
+    """The request was refused for now; it may succeed after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OverloadedError(RetryLaterError):
+    """Too many searches are in progress or waiting, or this one waited past its deadline."""
+
+
+class RateLimitedError(RetryLaterError):
+    """A client (API key or address) sent more requests than its rate limit allows."""
+
+
+class ClientGoneError(QAError):
+    """The client went away before its queued search started: nobody to answer."""

@@ -64,6 +64,24 @@ class Settings(BaseSettings):
         "'*' allows any.",
     )
 
+    # --- Serving under load: admission control (README, "Operations") ---
+    search_workers: int = Field(
+        2, ge=1, le=64, description="Searches computed at once (the search thread pool)."
+    )
+    search_queue: int = Field(
+        32,
+        ge=0,
+        le=10_000,
+        description="Searches that may wait for a worker; more are refused at once with 503.",
+    )
+    search_deadline_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        allow_inf_nan=False,
+        description="A search that has waited this long without starting is dropped (503).",
+    )
+
     @field_validator("corpus_dir", "index_dir", "model_cache_dir", "model", mode="before")
     @classmethod
     def _refuse_empty(cls, value: object) -> object:

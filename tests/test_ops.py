@@ -75,3 +75,52 @@ def test_probes_answer_fast_while_searches_saturate_the_server(
 def _saturate_and_probe_sync(url: str, probe_path: str) -> list[float]:
     return asyncio.run(_saturate_and_probe(url, 8, probe_path))
 
+
+@pytest.fixture(scope="module")
+def tight_service(
+    real_index: Index, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """`qa serve` with one search worker, 12 places in the queue and a 0.3 s deadline."""
+    log = tmp_path_factory.mktemp("ops-tight") / "serve.log"
+    limits = {"search_workers": "1", "search_queue": "12", "search_deadline_s": "0.3"}
+    with qa_serve(settings.index_dir, settings.corpus_dir, log, **limits) as running:
+        yield running
+
+
+async def _burst(url: str, clients: int) -> list[tuple[float, httpx.Response]]:
+    """`clients` costly searches sent at once: (seconds to the answer, answer) for each."""
+    limits = httpx.Limits(max_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def one() -> tuple[float, httpx.Response]:
+            started = time.perf_counter()
+            response = await client.post("/search", json={"question": LONG_QUESTION, "k": 50})
+            return time.perf_counter() - started, response
+
+        return await asyncio.gather(*(one() for _ in range(clients)))
+
+
+def test_beyond_the_queue_searches_get_an_immediate_503_with_retry_after(
+    tight_service: Service,
+) -> None:
+    answers = asyncio.run(_burst(tight_service.url, 32))
+
+    statuses = sorted(response.status_code for _, response in answers)
+    assert set(statuses) <= {200, 503}, statuses
+    served = [seconds for seconds, response in answers if response.status_code == 200]
+    busy = [
+        (seconds, response)
+        for seconds, response in answers
+        if response.status_code == 503 and "busy" in response.json()["detail"]
+    ]
+    late = [r for _, r in answers if r.status_code == 503 and "waited" in r.json()["detail"]]
+    assert served, statuses
+    # 1 computing + 12 waiting are admitted: the other 19 are refused without waiting.
+    assert len(busy) >= 19 - 1, statuses
+    assert max(seconds for seconds, _ in busy) < max(served)
+    # Searches still waiting after 0.3 s are dropped rather than computed late.
+    assert late, statuses
+    for response in [r for _, r in busy] + late:
+        assert response.json()["error"] == "overloaded"
+        assert response.headers["content-type"] == "application/json"
+        assert int(response.headers["retry-after"]) >= 1
