@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from qa import __version__
 from qa.admission import Admission, AdmissionLimits, is_costly
@@ -38,6 +39,7 @@ from qa.errors import (
 )
 from qa.index import Manifest, Source, load_index, stale_reasons
 from qa.ingest import fingerprint
+from qa.rate_limit import API_KEY_HEADER, RateLimiter
 from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
 from qa.settings import SearchMode, Settings, get_settings
 
@@ -144,6 +146,17 @@ async def admitted_search(
     )
 
 
+async def enforce_rate_limit(request: Request) -> None:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    address = request.client.host if request.client else "unknown"
+    limiter.check(request.headers.get(API_KEY_HEADER), address)
+
+
+# The routes that cost work; the probes, the demo page and the documentation are not limited.
+RATE_LIMITED = [Depends(enforce_rate_limit)]
+RATE_LIMITED_RESPONSES: dict[int | str, dict[str, Any]] = {429: {"model": ErrorBody}}
+
+
 def require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
@@ -231,14 +244,20 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         lifespan=lifespan,
         responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
     )
+    app.state.rate_limiter = RateLimiter(
+        settings.rate_limit, settings.api_key_rate_limit, settings.api_keys
+    )
     # Added first, so CORS wraps it: a browser can read its 413 too.
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(
         JSONErrorCORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
+        allow_headers=["Content-Type", API_KEY_HEADER],
     )
+    # Outermost: the client address every later layer sees is the forwarded one only when the
+    # connection comes from a trusted proxy (none by default).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     _add_error_handlers(app)
     _add_routes(app)
     _answer_head(app)
@@ -270,14 +289,24 @@ def _answer_head(app: FastAPI) -> None:
 
 
 def _add_routes(app: FastAPI) -> None:
-    @app.post("/search", response_model=SearchResponse, dependencies=[Depends(require_json)])
+    @app.post(
+        "/search",
+        response_model=SearchResponse,
+        dependencies=[*RATE_LIMITED, Depends(require_json)],
+        responses=RATE_LIMITED_RESPONSES,
+    )
     async def search_post(
         request: Request, body: SearchRequest, searcher: SearcherDep, admission: AdmissionDep
     ) -> SearchResponse:
         """Best passages for a question sent as JSON."""
         return await admitted_search(request, admission, searcher, body.question, body.k, body.mode)
 
-    @app.get("/search", response_model=SearchResponse)
+    @app.get(
+        "/search",
+        response_model=SearchResponse,
+        dependencies=RATE_LIMITED,
+        responses=RATE_LIMITED_RESPONSES,
+    )
     async def search_get(
         request: Request,
         searcher: SearcherDep,
@@ -289,7 +318,12 @@ def _add_routes(app: FastAPI) -> None:
         """Best passages for a question sent in the query string."""
         return await admitted_search(request, admission, searcher, q, k, mode)
 
-    @app.get("/sources", response_model=SourceList)
+    @app.get(
+        "/sources",
+        response_model=SourceList,
+        dependencies=RATE_LIMITED,
+        responses=RATE_LIMITED_RESPONSES,
+    )
     def list_sources(searcher: SearcherDep) -> SourceList:
         """The indexed articles, with their titles and number of passages."""
         counts: dict[str, int] = {}
@@ -302,7 +336,12 @@ def _add_routes(app: FastAPI) -> None:
             ]
         )
 
-    @app.get("/sources/{name}", response_model=Source, responses={404: {"model": ErrorBody}})
+    @app.get(
+        "/sources/{name}",
+        response_model=Source,
+        dependencies=RATE_LIMITED,
+        responses={404: {"model": ErrorBody}, **RATE_LIMITED_RESPONSES},
+    )
     def get_source(name: str, searcher: SearcherDep) -> Source:
         """One article's original text; passage offsets index into it."""
         source = searcher.index.sources.get(name)

@@ -152,7 +152,15 @@ def run_serve(_: argparse.Namespace, settings: Settings) -> int:
     # Load before the server starts, so that a missing, foreign or damaged index is one line
     # from `main`, not a traceback from the server's start-up.
     app = create_app(settings, searcher=_searcher(settings))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        # The app trusts forwarded headers from QA_TRUSTED_PROXIES only; uvicorn's own
+        # middleware would trust 127.0.0.1 by default.
+        proxy_headers=False,
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from limits import parse
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -82,6 +83,27 @@ class Settings(BaseSettings):
         description="A search that has waited this long without starting is dropped (503).",
     )
 
+    # --- Rate limits and the client address (README, "Operations") ---
+    rate_limit: str | None = Field(
+        None,
+        description="Requests per client address to /search and /sources, in the `limits` "
+        "notation ('60/minute', '5/second'); unset: no limit.",
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="API keys, comma-separated: a request with one in X-API-Key is limited "
+        "per key (api_key_rate_limit) instead of per address.",
+    )
+    api_key_rate_limit: str | None = Field(
+        None, description="Requests per API key, in the `limits` notation; unset: no limit."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed, comma-separated; '*' trusts any (only behind a "
+        "proxy that every request must pass).",
+    )
+
     @field_validator("corpus_dir", "index_dir", "model_cache_dir", "model", mode="before")
     @classmethod
     def _refuse_empty(cls, value: object) -> object:
@@ -90,9 +112,9 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "api_keys", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
@@ -106,6 +128,17 @@ class Settings(BaseSettings):
         if "" in normalised:
             raise ValueError("an origin is empty")
         return normalised
+
+    @field_validator("rate_limit", "api_key_rate_limit")
+    @classmethod
+    def _parse_rate(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            parse(value)
+        except ValueError as error:
+            raise ValueError(f"not a rate such as '60/minute' ({error})") from None
+        return value.strip()
 
 
 def load_settings(overrides: Mapping[str, Any]) -> Settings:
