@@ -21,7 +21,8 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from qa import __version__
+from qa import __version__, metrics
+from qa.access_log import RequestObserver, log_search
 from qa.admission import Admission, AdmissionLimits, is_costly
 from qa.chunk import ChunkingConfig
 from qa.embed import load_encoder
@@ -139,6 +140,9 @@ async def admitted_search(
     mode: SearchMode | None,
 ) -> SearchResponse:
     """The search, computed on the search pool once admission control lets it in."""
+    log_search(
+        request.state.request_id, question, k, mode, full=request.app.state.settings.log_questions
+    )
     return await admission.run(
         lambda: searcher.search(question, k, mode),
         costly=is_costly(question, k),
@@ -224,8 +228,10 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
                 workers=settings.search_workers,
                 max_queued=settings.search_queue,
                 deadline_s=settings.search_deadline_s,
-            )
+            ),
+            metrics.AdmissionMetrics(),
         )
+        metrics.track_index(lambda: app.state.searcher and app.state.searcher.index.manifest)
         app.state.stale = _stale(settings, loaded.index.manifest)
         if app.state.stale:
             log.warning(
@@ -244,6 +250,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         lifespan=lifespan,
         responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
     )
+    app.state.settings = settings
     app.state.rate_limiter = RateLimiter(
         settings.rate_limit, settings.api_key_rate_limit, settings.api_keys
     )
@@ -255,6 +262,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type", API_KEY_HEADER],
     )
+    app.add_middleware(RequestObserver)
     # Outermost: the client address every later layer sees is the forwarded one only when the
     # connection comes from a trusted proxy (none by default).
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
@@ -368,6 +376,10 @@ def _add_routes(app: FastAPI) -> None:
             built_at=manifest.built_at.isoformat(),
             stale=request.app.state.stale,
         )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def demo_page() -> HTMLResponse:

@@ -146,6 +146,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 def run_serve(_: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from qa.access_log import log_config
     from qa.api import create_app
 
     _check_can_listen(settings.host, settings.port)  # a taken port: say so before a 10 s load
@@ -156,7 +157,8 @@ def run_serve(_: argparse.Namespace, settings: Settings) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        log_level="info",
+        log_config=log_config(),
+        access_log=False,  # the app writes one JSON line per request itself
         # The app trusts forwarded headers from QA_TRUSTED_PROXIES only; uvicorn's own
         # middleware would trust 127.0.0.1 by default.
         proxy_headers=False,

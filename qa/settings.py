@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         "proxy that every request must pass).",
     )
 
+    # --- Logs (README, "Operations") ---
+    log_questions: bool = Field(
+        False,
+        description="Write each question in the log at info level; off: only its length (privacy).",
+    )
+
     @field_validator("corpus_dir", "index_dir", "model_cache_dir", "model", mode="before")
     @classmethod
     def _refuse_empty(cls, value: object) -> object:

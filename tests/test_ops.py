@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import statistics
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -124,3 +129,104 @@ def test_beyond_the_queue_searches_get_an_immediate_503_with_retry_after(
         assert response.json()["error"] == "overloaded"
         assert response.headers["content-type"] == "application/json"
         assert int(response.headers["retry-after"]) >= 1
+
+
+# --- observability: request ids, JSON access log, /metrics ----------------------------------
+
+SECRET_WORD = "Zanzibarique"
+
+
+def log_lines(service: Service) -> list[dict[str, Any]]:
+    lines = []
+    for line in service.output().splitlines():
+        if line.startswith("{"):
+            lines.append(json.loads(line))
+    return lines
+
+
+def test_request_id_is_taken_from_the_client_when_sane_and_made_otherwise(
+    service: Service,
+) -> None:
+    with httpx.Client(base_url=service.url, timeout=60) as client:
+        given = client.get("/health", headers={"X-Request-ID": "trace-0af7651916cd43dd"})
+        insane = client.get("/health", headers={"X-Request-ID": "x" * 129})
+        none = client.get("/health")
+        error = client.get("/sources/nope.txt")
+
+    assert given.headers["x-request-id"] == "trace-0af7651916cd43dd"
+    for response in (insane, none, error):
+        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+    assert none.headers["x-request-id"] != error.headers["x-request-id"]
+
+
+def test_access_log_is_one_json_line_per_request_without_the_question(service: Service) -> None:
+    question = f"Que dit {SECRET_WORD} de la puce ?"
+    with httpx.Client(base_url=service.url, timeout=60) as client:
+        marker = uuid.uuid4().hex
+        client.get("/search", params={"q": question, "k": 2}, headers={"X-Request-ID": marker})
+        client.post("/search", json={"question": question}, headers={"X-Request-ID": marker})
+        client.get("/sources/nope.txt", headers={"X-Request-ID": marker})
+        client.get("/no/such/page", headers={"X-Request-ID": marker})
+    time.sleep(0.5)  # the log is written after the response
+
+    lines = log_lines(service)
+    requests = [line for line in lines if line.get("request_id") == marker]
+    access = [line for line in requests if line["message"] == "request"]
+    assert [(line["method"], line["route"], line["status"]) for line in access] == [
+        ("GET", "/search", 200),
+        ("POST", "/search", 200),
+        ("GET", "/sources/{name}", 404),
+        ("GET", "<unmatched>", 404),
+    ]
+    for line in access:
+        assert line["logger"] == "qa.access"
+        assert line["client"] == "127.0.0.1"
+        assert line["latency_ms"] > 0
+        assert datetime.fromisoformat(line["time"]).tzinfo is not None
+    searches = [line for line in requests if line["message"] == "search"]
+    assert [line["question_chars"] for line in searches] == [len(question)] * 2
+    assert all("question" not in line for line in searches)
+    assert SECRET_WORD not in service.output()
+
+
+def test_metrics_count_requests_by_route_and_status_and_describe_the_index(
+    service: Service, settings: Settings
+) -> None:
+    with httpx.Client(base_url=service.url, timeout=60) as client:
+        before = client.get("/metrics").text
+        client.get("/search", params={"q": "puce", "k": 1})
+        client.get("/sources/nope.txt")
+        response = client.get("/metrics")
+
+    assert response.headers["content-type"].startswith("text/plain")
+    after = response.text
+    ok = 'qa_http_requests_total{method="GET",route="/search",status="200"}'
+    missing = 'qa_http_requests_total{method="GET",route="/sources/{name}",status="404"}'
+    assert metric(after, ok) == metric(before, ok) + 1
+    assert metric(after, missing) == metric(before, missing) + 1
+    assert 'qa_http_request_duration_seconds_bucket{le="0.005",method="GET"' in after
+    for series in (
+        "qa_searches_queued",
+        "qa_searches_in_progress",
+        'qa_admission_refusals_total{reason="queue_full"}',
+        'qa_admission_refusals_total{reason="deadline"}',
+        'qa_admission_refusals_total{reason="client_gone"}',
+        "qa_embedding_batch_size_count",
+        "qa_index_chunks",
+        "qa_index_sources",
+    ):
+        assert metric(after, series) >= 0, series
+    assert f'model="{settings.model}"' in after
+    assert 0 < metric(after, "qa_index_age_seconds") < 24 * 3600
+    assert metric(after, "qa_index_sources") == len(list(settings.corpus_dir.glob("*.txt")))
+
+
+def metric(exposition: str, series: str) -> float:
+    """The value of one series of a Prometheus text exposition; 0 if absent."""
+    for line in exposition.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name == series:
+            return float(value)
+    if "{" in series:
+        return 0.0
+    raise AssertionError(f"{series} not in the metrics:\n{exposition}")
