@@ -33,7 +33,8 @@ UNMATCHED = "<unmatched>"
 # The status of a request whose client left before its answer (nginx's convention).
 CLIENT_GONE = 499
 # Attributes every LogRecord has; anything else was passed with `extra=` and is output.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# uvicorn's `color_message` is its message with terminal colours: not for a JSON log.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
 
 def request_id_of(headers: Headers) -> str:

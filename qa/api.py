@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field, field_validator
+from pydantic.config import JsonDict
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -38,6 +39,7 @@ from qa.errors import (
     RetryLaterError,
     SourceNotFoundError,
 )
+from qa.http_hygiene import DOCS_POLICY, SecurityHeaders, StaticFile, demo_page_policy
 from qa.index import Manifest, Source, load_index, stale_reasons
 from qa.ingest import fingerprint
 from qa.rate_limit import API_KEY_HEADER, RateLimiter
@@ -64,9 +66,16 @@ ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
 }
 
 
+# The blank-question rule, shown in the schema (the validators enforce it, with clearer
+# messages): at least one character that is not white space.
+NOT_BLANK: JsonDict = {"pattern": r"\S"}
+
+
 class SearchRequest(BaseModel):
     question: str = Field(
-        max_length=MAX_QUESTION_CHARS, examples=["Quelle puce ByteDance développe-t-il ?"]
+        max_length=MAX_QUESTION_CHARS,
+        examples=["Quelle puce ByteDance développe-t-il ?"],
+        json_schema_extra=NOT_BLANK,
     )
     # Strict: a JSON integer only, not true, "5" or 1e1 (the query string's k stays lax).
     k: int = Field(
@@ -248,7 +257,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         description="Ask a question in any language; get the best-matching passages of the "
         "indexed articles, each tagged with its source file.",
         lifespan=lifespan,
-        responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+        # Any operation may answer these; 405 is the answer to a method it does not have.
+        responses={code: {"model": ErrorBody} for code in (405, 422, 500, 503)},
     )
     app.state.settings = settings
     app.state.rate_limiter = RateLimiter(
@@ -261,6 +271,13 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         allow_origins=settings.cors_origins,
         allow_methods=["GET", "POST"],
         allow_headers=["Content-Type", API_KEY_HEADER],
+    )
+    app.add_middleware(
+        SecurityHeaders,
+        page_policies={
+            "/": demo_page_policy(_static("index.html"), _static("widget.js")),
+            **{page: DOCS_POLICY for page in ("/docs", "/docs/oauth2-redirect", "/redoc")},
+        },
     )
     app.add_middleware(RequestObserver)
     # Outermost: the client address every later layer sees is the forwarded one only when the
@@ -301,7 +318,7 @@ def _add_routes(app: FastAPI) -> None:
         "/search",
         response_model=SearchResponse,
         dependencies=[*RATE_LIMITED, Depends(require_json)],
-        responses=RATE_LIMITED_RESPONSES,
+        responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}, **RATE_LIMITED_RESPONSES},
     )
     async def search_post(
         request: Request, body: SearchRequest, searcher: SearcherDep, admission: AdmissionDep
@@ -319,7 +336,14 @@ def _add_routes(app: FastAPI) -> None:
         request: Request,
         searcher: SearcherDep,
         admission: AdmissionDep,
-        q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="The question.")],
+        q: Annotated[
+            str,
+            Query(
+                max_length=MAX_QUESTION_CHARS,
+                description="The question.",
+                json_schema_extra=NOT_BLANK,
+            ),
+        ],
         k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
         mode: SearchMode | None = None,
     ) -> SearchResponse:
@@ -385,9 +409,11 @@ def _add_routes(app: FastAPI) -> None:
     def demo_page() -> HTMLResponse:
         return HTMLResponse(_static("index.html"))
 
+    widget_file = StaticFile.of(_static("widget.js"), "application/javascript")
+
     @app.get("/widget.js", include_in_schema=False)
-    def widget() -> Response:
-        return Response(_static("widget.js"), media_type="application/javascript")
+    async def widget(request: Request) -> Response:
+        return widget_file.response(request)
 
 
 def _static(name: str) -> str:
@@ -434,7 +460,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
-        return _error(500, "internal_error", "internal error; the server log has the details")
+        # The connection may be in any state after an unexpected error: the client must not
+        # reuse it.
+        return _error(
+            500,
+            "internal_error",
+            "internal error; the server log has the details",
+            headers={"Connection": "close"},
+        )
 
 
 def _unparsable_body(error: HTTPException) -> str | None:

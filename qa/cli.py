@@ -148,6 +148,7 @@ def run_serve(_: argparse.Namespace, settings: Settings) -> int:
 
     from qa.access_log import log_config
     from qa.api import create_app
+    from qa.http_hygiene import h11_with_header_timeout
 
     _check_can_listen(settings.host, settings.port)  # a taken port: say so before a 10 s load
     # Load before the server starts, so that a missing, foreign or damaged index is one line
@@ -159,6 +160,9 @@ def run_serve(_: argparse.Namespace, settings: Settings) -> int:
         port=settings.port,
         log_config=log_config(),
         access_log=False,  # the app writes one JSON line per request itself
+        http=h11_with_header_timeout(settings.header_timeout_s),
+        timeout_keep_alive=settings.keep_alive_timeout_s,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
         # The app trusts forwarded headers from QA_TRUSTED_PROXIES only; uvicorn's own
         # middleware would trust 127.0.0.1 by default.
         proxy_headers=False,

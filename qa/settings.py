@@ -104,6 +104,26 @@ class Settings(BaseSettings):
         "proxy that every request must pass).",
     )
 
+    # --- HTTP connections of `qa serve` (README, "Operations") ---
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        allow_inf_nan=False,
+        description="A connection whose request headers are not complete this long after it "
+        "opened (or after its previous response) is closed.",
+    )
+    keep_alive_timeout_s: int = Field(
+        5, ge=1, le=300, description="An idle keep-alive connection is closed after this."
+    )
+    shutdown_timeout_s: int = Field(
+        30,
+        ge=1,
+        le=600,
+        description="On SIGTERM, requests in flight get this long to finish before the "
+        "server stops anyway.",
+    )
+
     # --- Logs (README, "Operations") ---
     log_questions: bool = Field(
         False,

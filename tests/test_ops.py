@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import signal
+import socket
 import statistics
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,7 +33,7 @@ def service(
     real_index: Index, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     log = tmp_path_factory.mktemp("ops") / "serve.log"
-    with qa_serve(settings.index_dir, settings.corpus_dir, log) as running:
+    with qa_serve(settings.index_dir, settings.corpus_dir, log, header_timeout_s="2") as running:
         yield running
 
 
@@ -230,3 +233,71 @@ def metric(exposition: str, series: str) -> float:
     if "{" in series:
         return 0.0
     raise AssertionError(f"{series} not in the metrics:\n{exposition}")
+
+
+# --- connections: slow clients, graceful shutdown -------------------------------------------
+
+
+def seconds_until_closed(port: int, sent: bytes) -> float:
+    """Sends `sent` on a new connection, then waits for the server to close it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        started = time.monotonic()
+        connection.sendall(sent)
+        while connection.recv(4096):
+            pass
+        return time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [b"", b"GET /health HTTP/1.1\r\nHost: slow", b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n"],
+    ids=["nothing", "half a header", "headers never finished"],
+)
+def test_a_client_that_never_finishes_its_headers_is_cut_off(service: Service, sent: bytes) -> None:
+    # QA_HEADER_TIMEOUT_S=2 for this server; without the limit the connection stays open.
+    assert 1.5 < seconds_until_closed(service.port, sent) < 10
+
+
+def test_a_client_sending_headers_slowly_but_in_time_is_served(service: Service) -> None:
+    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as connection:
+        for part in (b"GET /health HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"):
+            connection.sendall(part)
+            time.sleep(0.5)
+        assert connection.recv(4096).startswith(b"HTTP/1.1 200 ")
+
+
+def test_sigterm_lets_the_searches_in_flight_finish(
+    real_index: Index, settings: Settings, tmp_path: Path
+) -> None:
+    with qa_serve(
+        settings.index_dir,
+        settings.corpus_dir,
+        tmp_path / "serve.log",
+        search_workers="1",
+        search_deadline_s="120",
+        shutdown_timeout_s="120",
+    ) as service:
+
+        async def in_flight_then_sigterm() -> list[httpx.Response]:
+            async with httpx.AsyncClient(base_url=service.url, timeout=120) as client:
+                searches = [
+                    asyncio.create_task(
+                        client.post("/search", json={"question": LONG_QUESTION, "k": 50})
+                    )
+                    for _ in range(2)
+                ]
+                while "search" not in service.output():  # the searches have arrived
+                    await asyncio.sleep(0.05)
+                service.process.send_signal(signal.SIGTERM)
+                return await asyncio.gather(*searches)
+
+        responses = asyncio.run(in_flight_then_sigterm())
+        status = service.process.wait(timeout=60)
+
+    assert [response.status_code for response in responses] == [200] * 2, [
+        response.text for response in responses
+    ]
+    # uvicorn stops cleanly, then ends by the signal it received (as a shell expects).
+    assert status in (0, -signal.SIGTERM)
+    assert "Finished server process" in service.output()
+    assert "timeout graceful shutdown exceeded" not in service.output()
