@@ -7,6 +7,8 @@ PORT   ?= 8000
 QUESTIONS ?= eval/questions.jsonl
 UNANSWERABLE ?= eval/unanswerable.jsonl
 STAMP  := $(VENV)/.installed
+# The repository's models/ (as tests/conftest.py uses), not the per-user default ~/.cache/qa.
+export QA_MODEL_CACHE_DIR ?= $(CURDIR)/models
 
 .PHONY: install model index run test lint eval bench clean
 

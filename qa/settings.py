@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from limits import parse
+from platformdirs import user_cache_dir
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -33,7 +34,9 @@ class Settings(BaseSettings):
         "folder, or a model-hub name (needs network on first use).",
     )
     model_cache_dir: Path = Field(
-        Path("models"), description="Where the default model is generated at set-up."
+        default_factory=lambda: Path(user_cache_dir("qa")),
+        description="Where the default model is generated at set-up: the user's cache folder "
+        "(~/.cache/qa on Linux), never the current folder.",
     )
     query_prompt: str = Field("query: ", description="Prefix put before every question.")
     passage_prompt: str = Field("passage: ", description="Prefix put before every passage.")
