@@ -27,6 +27,11 @@ def garble(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def garble_start(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(b"\xff" * 16 + data[16:])
+
+
 def lexical_file(index_dir: Path) -> Path:
     return max((index_dir / "lexical").iterdir(), key=lambda file: file.stat().st_size)
 
@@ -38,7 +43,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "garbled passages": lambda d: garble(d / "chunks.jsonl"),
     "truncated sources": lambda d: truncate(d / "sources.jsonl"),
     "truncated dense vectors": lambda d: truncate(d / "dense.faiss"),
-    "garbled dense vectors": lambda d: garble(d / "dense.faiss"),
+    "garbled dense vectors header": lambda d: garble_start(d / "dense.faiss"),
     "truncated sentence vectors": lambda d: truncate(d / "sentences.faiss"),
     "empty dense vectors": lambda d: (d / "dense.faiss").write_bytes(b""),
     "truncated lexical index": lambda d: truncate(lexical_file(d)),
