@@ -33,7 +33,7 @@ def service(
     real_index: Index, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     log = tmp_path_factory.mktemp("ops") / "serve.log"
-    with qa_serve(settings.index_dir, settings.corpus_dir, log, header_timeout_s="2") as running:
+    with qa_serve(settings.index_dir, settings.corpus_dir, log) as running:
         yield running
 
 
@@ -74,9 +74,10 @@ def test_probes_answer_fast_while_searches_saturate_the_server(
 
     # Idle, a probe takes about a millisecond. Queued behind the searches in the shared thread
     # pool, the first probe took 24 s. The bounds leave room for a machine shared with other
-    # jobs (load 10 on 2 cores when measured: median 0.16 s); the load test measures the rest.
-    assert len(latencies) >= 10, latencies
-    assert statistics.median(latencies) < 0.5, sorted(latencies)
+    # jobs (median 0.16 s at load 10 on 2 cores, 0.5 s at load 22); the load test measures the
+    # rest.
+    assert len(latencies) >= 4, latencies
+    assert statistics.median(latencies) < 1, sorted(latencies)
     assert max(latencies) < 3, sorted(latencies)
 
 
@@ -88,9 +89,15 @@ def _saturate_and_probe_sync(url: str, probe_path: str) -> list[float]:
 def tight_service(
     real_index: Index, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    """`qa serve` with one search worker, 12 places in the queue and a 0.3 s deadline."""
+    """`qa serve` with one search worker, 12 places in the queue, a 0.3 s deadline and a 2 s
+    header timeout."""
     log = tmp_path_factory.mktemp("ops-tight") / "serve.log"
-    limits = {"search_workers": "1", "search_queue": "12", "search_deadline_s": "0.3"}
+    limits = {
+        "search_workers": "1",
+        "search_queue": "12",
+        "search_deadline_s": "0.3",
+        "header_timeout_s": "2",
+    }
     with qa_serve(settings.index_dir, settings.corpus_dir, log, **limits) as running:
         yield running
 
@@ -253,13 +260,15 @@ def seconds_until_closed(port: int, sent: bytes) -> float:
     [b"", b"GET /health HTTP/1.1\r\nHost: slow", b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n"],
     ids=["nothing", "half a header", "headers never finished"],
 )
-def test_a_client_that_never_finishes_its_headers_is_cut_off(service: Service, sent: bytes) -> None:
+def test_a_client_that_never_finishes_its_headers_is_cut_off(
+    tight_service: Service, sent: bytes
+) -> None:
     # QA_HEADER_TIMEOUT_S=2 for this server; without the limit the connection stays open.
-    assert 1.5 < seconds_until_closed(service.port, sent) < 10
+    assert 1.5 < seconds_until_closed(tight_service.port, sent) < 10
 
 
-def test_a_client_sending_headers_slowly_but_in_time_is_served(service: Service) -> None:
-    with socket.create_connection(("127.0.0.1", service.port), timeout=30) as connection:
+def test_a_client_sending_headers_slowly_but_in_time_is_served(tight_service: Service) -> None:
+    with socket.create_connection(("127.0.0.1", tight_service.port), timeout=30) as connection:
         for part in (b"GET /health HTTP/1.1\r\n", b"Host: x\r\n", b"\r\n"):
             connection.sendall(part)
             time.sleep(0.5)
