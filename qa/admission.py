@@ -23,9 +23,9 @@ from qa.errors import ClientGoneError, OverloadedError
 
 Result = TypeVar("Result")
 
-# Above these a search is costly: measured on this machine, a 2,000-character question with
-# k = 50 costs about 10x a usual one (README, "Operations"); 500 characters is about 125 model
-# tokens, the length of a long paragraph, and 20 passages fill more than a screen.
+# Above these a search is costly: measured on this machine (README, "Operations"), a
+# 2,000-character question costs about 6x a one-line one and k = 50 about 3.4x k = 5; 500
+# characters is about 125 model tokens, a long paragraph, and 20 passages fill a screen.
 COSTLY_QUESTION_CHARS = 500
 COSTLY_K = 20
 # Weight of the newest duration in the running mean that estimates Retry-After.
