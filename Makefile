@@ -8,6 +8,8 @@ QUESTIONS ?= eval/questions.jsonl
 UNANSWERABLE ?= eval/unanswerable.jsonl
 PIAF   ?= eval/piaf-dev
 STAMP  := $(VENV)/.installed
+# The repository's models/ (as tests/conftest.py uses), not the per-user default ~/.cache/qa.
+export QA_MODEL_CACHE_DIR ?= $(CURDIR)/models
 
 .PHONY: install model index run test lint eval bench bench-scale clean browser
 

@@ -38,6 +38,14 @@ def require_admin(request: Request) -> None:
         )
 
 
+def presented_key(request: Request, settings: Settings) -> str | None:
+    """The request's key when it is one of the configured keys (read or admin), else None: what
+    the rate limiter counts requests against."""
+    keys = [*settings.api_keys, *([settings.admin_api_key] if settings.admin_api_key else [])]
+    key = _presented(request)
+    return key if _matches(key, keys) else None
+
+
 def _presented(request: Request) -> str:
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     return key.strip() if scheme.lower() == "bearer" else ""

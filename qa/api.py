@@ -9,6 +9,7 @@ from datetime import date
 from importlib.resources import files
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -16,19 +17,24 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field, field_validator
+from pydantic.config import JsonDict
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from qa import __version__
-from qa.access import require_reader
+from qa import __version__, metrics
+from qa.access import presented_key, require_reader
+from qa.access_log import RequestObserver, log_search
+from qa.admission import Admission, AdmissionLimits, is_costly
 from qa.batching import micro_batched
 from qa.chunk import ChunkingConfig
 from qa.document_routes import router as document_router
 from qa.embed import load_encoder
 from qa.errors import (
     AccessDeniedError,
+    ClientGoneError,
     CorpusError,
     DocumentError,
     DocumentNotFoundError,
@@ -36,11 +42,16 @@ from qa.errors import (
     IndexUnavailableError,
     InvalidQueryError,
     ModelError,
+    OverloadedError,
     QAError,
+    RateLimitedError,
+    RetryLaterError,
     SourceNotFoundError,
 )
+from qa.http_hygiene import DOCS_POLICY, SecurityHeaders, StaticFile, demo_page_policy
 from qa.index import load_index, stale_reasons
 from qa.ingest import fingerprint
+from qa.rate_limit import RateLimiter
 from qa.reload import IndexReloader, served
 from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
 from qa.settings import SearchMode, Settings, get_settings
@@ -63,12 +74,23 @@ ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     DocumentNotFoundError: (404, "unknown_document"),
     AccessDeniedError: (401, "unauthorized"),
     IndexLockedError: (503, "index_busy"),
+    OverloadedError: (503, "overloaded"),
+    RateLimitedError: (429, "rate_limited"),
+    # nginx's code for a client that closed the connection: only the log and metrics see it.
+    ClientGoneError: (499, "client_gone"),
 }
+
+
+# The blank-question rule, shown in the schema (the validators enforce it, with clearer
+# messages): at least one character that is not white space.
+NOT_BLANK: JsonDict = {"pattern": r"\S"}
 
 
 class SearchRequest(BaseModel):
     question: str = Field(
-        max_length=MAX_QUESTION_CHARS, examples=["Quelle puce ByteDance développe-t-il ?"]
+        max_length=MAX_QUESTION_CHARS,
+        examples=["Quelle puce ByteDance développe-t-il ?"],
+        json_schema_extra=NOT_BLANK,
     )
     # Strict: a JSON integer only, not true, "5" or 1e1 (the query string's k stays lax).
     k: int = Field(
@@ -117,11 +139,57 @@ class Readiness(BaseModel):
     corpus_changed: bool = Field(description="The corpus folder changed since that version.")
 
 
-def get_searcher(request: Request) -> Searcher:
+# Async, like /health and /ready: it does no blocking work, so it takes no thread of the pool.
+async def get_searcher(request: Request) -> Searcher:
     return served(request.app.state)
 
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+
+
+async def get_admission(request: Request) -> Admission:
+    admission: Admission | None = getattr(request.app.state, "admission", None)
+    if admission is None:
+        raise IndexUnavailableError("the service is still loading its model and index")
+    return admission
+
+
+AdmissionDep = Annotated[Admission, Depends(get_admission)]
+
+
+async def admitted_search(
+    request: Request,
+    admission: Admission,
+    searcher: Searcher,
+    question: str,
+    k: int,
+    mode: SearchMode | None,
+    where: SearchFilter | None,
+) -> SearchResponse:
+    """The search, computed on the search pool once admission control lets it in."""
+    log_search(
+        request.state.request_id, question, k, mode, full=request.app.state.settings.log_questions
+    )
+    return await admission.run(
+        lambda: searcher.search(question, k, mode, where),
+        costly=is_costly(question, k),
+        client_gone=request.is_disconnected,
+    )
+
+
+async def enforce_rate_limit(request: Request) -> None:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    address = request.client.host if request.client else "unknown"
+    limiter.check(presented_key(request, request.app.state.settings), address)
+
+
+# The routes that read the index: behind the read keys if set, and rate-limited; the probes, the
+# demo page and the documentation are neither.
+READERS = [Depends(require_reader), Depends(enforce_rate_limit)]
+READER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody},
+    429: {"model": ErrorBody},
+}
 
 
 def require_json(request: Request) -> None:
@@ -186,6 +254,15 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
             load_index(settings.index_dir, settings.model), load_encoder(settings), settings
         )
         app.state.searcher = loaded
+        app.state.admission = Admission(
+            AdmissionLimits(
+                workers=settings.search_workers,
+                max_queued=settings.search_queue,
+                deadline_s=settings.search_deadline_s,
+            ),
+            metrics.AdmissionMetrics(),
+        )
+        metrics.track_index(lambda: app.state.searcher and app.state.searcher.index.manifest)
         if stale := _stale(settings, loaded.index.manifest):
             log.warning("the index is stale (%s): rebuild it with `qa index`", "; ".join(stale))
         with micro_batched(loaded, settings):  # questions embedded together, on one worker
@@ -195,7 +272,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
                 yield
             finally:
                 await app.state.reloader.stop()
-        app.state.searcher = None
+        app.state.admission.close()
+        app.state.searcher = app.state.admission = None
 
     # /docs and /redoc with their scripts served from the package: no CDN, the service is offline.
     app = FastAPIOffline(
@@ -204,9 +282,11 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         description="Ask a question in any language; get the best-matching passages of the "
         "indexed articles, each tagged with its source file.",
         lifespan=lifespan,
-        responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+        # Any operation may answer these; 405 is the answer to a method it does not have.
+        responses={code: {"model": ErrorBody} for code in (405, 422, 500, 503)},
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.api_key_rate_limit)
     # Added first, so CORS wraps it: a browser can read its 413 too.
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(
@@ -215,6 +295,17 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         allow_methods=["GET", "POST", "PUT", "DELETE"],
         allow_headers=["Content-Type", "Authorization"],
     )
+    app.add_middleware(
+        SecurityHeaders,
+        page_policies={
+            "/": demo_page_policy(_static("index.html"), _static("widget.js")),
+            **{page: DOCS_POLICY for page in ("/docs", "/docs/oauth2-redirect", "/redoc")},
+        },
+    )
+    app.add_middleware(RequestObserver)
+    # Outermost: the client address every later layer sees is the forwarded one only when the
+    # connection comes from a trusted proxy (none by default).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     _add_error_handlers(app)
     _add_routes(app)
     app.include_router(document_router)
@@ -258,17 +349,36 @@ def _add_routes(app: FastAPI) -> None:
     @app.post(
         "/search",
         response_model=SearchResponse,
-        dependencies=[Depends(require_reader), Depends(require_json)],
+        dependencies=[*READERS, Depends(require_json)],
+        responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}, **READER_RESPONSES},
     )
-    def search_post(body: SearchRequest, searcher: SearcherDep) -> SearchResponse:
+    async def search_post(
+        request: Request, body: SearchRequest, searcher: SearcherDep, admission: AdmissionDep
+    ) -> SearchResponse:
         """Best passages for a question sent as JSON."""
         where = _filter(body.sources, body.published_after, body.published_before)
-        return searcher.search(body.question, body.k, body.mode, where)
+        return await admitted_search(
+            request, admission, searcher, body.question, body.k, body.mode, where
+        )
 
-    @app.get("/search", response_model=SearchResponse, dependencies=[Depends(require_reader)])
-    def search_get(
+    @app.get(
+        "/search",
+        response_model=SearchResponse,
+        dependencies=READERS,
+        responses=READER_RESPONSES,
+    )
+    async def search_get(
+        request: Request,
         searcher: SearcherDep,
-        q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="The question.")],
+        admission: AdmissionDep,
+        q: Annotated[
+            str,
+            Query(
+                max_length=MAX_QUESTION_CHARS,
+                description="The question.",
+                json_schema_extra=NOT_BLANK,
+            ),
+        ],
         k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
         mode: SearchMode | None = None,
         sources: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
@@ -276,9 +386,15 @@ def _add_routes(app: FastAPI) -> None:
         published_before: date | None = None,
     ) -> SearchResponse:
         """Best passages for a question sent in the query string."""
-        return searcher.search(q, k, mode, _filter(sources, published_after, published_before))
+        where = _filter(sources, published_after, published_before)
+        return await admitted_search(request, admission, searcher, q, k, mode, where)
 
-    @app.get("/sources", response_model=SourceList)
+    @app.get(
+        "/sources",
+        response_model=SourceList,
+        dependencies=READERS,
+        responses=READER_RESPONSES,
+    )
     def list_sources(searcher: SearcherDep) -> SourceList:
         """The indexed articles, with their titles and number of passages."""
         counts: dict[str, int] = {}
@@ -291,7 +407,12 @@ def _add_routes(app: FastAPI) -> None:
             ]
         )
 
-    @app.get("/sources/{name}", response_model=Source, responses={404: {"model": ErrorBody}})
+    @app.get(
+        "/sources/{name}",
+        response_model=Source,
+        dependencies=READERS,
+        responses={404: {"model": ErrorBody}, **READER_RESPONSES},
+    )
     def get_source(name: str, searcher: SearcherDep) -> Source:
         """One article's original text; passage offsets index into it."""
         source = searcher.index.sources.get(name)
@@ -299,17 +420,20 @@ def _add_routes(app: FastAPI) -> None:
             raise SourceNotFoundError(name)
         return source
 
+    # /health and /ready are `async def` doing no blocking work: they run on the event loop and
+    # never wait for a thread behind searches, so a busy server still answers its probes.
     @app.get("/health")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
     @app.get("/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
-    def ready(request: Request, searcher: SearcherDep) -> Readiness:
+    async def ready(request: Request, searcher: SearcherDep) -> Readiness:
         """Model and index are loaded; says which index version is served and whether the
         corpus folder changed since it was built."""
         manifest = searcher.index.manifest
-        stale = _stale(request.app.state.settings, manifest)
+        # Reading the corpus folder blocks: off the event loop, on a thread searches never use.
+        stale = await to_thread.run_sync(_stale, request.app.state.settings, manifest)
         return Readiness(
             status="ready",
             model=manifest.model,
@@ -321,13 +445,19 @@ def _add_routes(app: FastAPI) -> None:
             corpus_changed=bool(stale),
         )
 
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def demo_page() -> HTMLResponse:
         return HTMLResponse(_static("index.html"))
 
+    widget_file = StaticFile.of(_static("widget.js"), "application/javascript")
+
     @app.get("/widget.js", include_in_schema=False)
-    def widget() -> Response:
-        return Response(_static("widget.js"), media_type="application/javascript")
+    async def widget(request: Request) -> Response:
+        return widget_file.response(request)
 
 
 def _static(name: str) -> str:
@@ -341,7 +471,10 @@ def _add_error_handlers(app: FastAPI) -> None:
             (value for kind, value in ERROR_STATUS.items() if isinstance(error, kind)),
             (500, "internal_error"),
         )
-        return _error(status, code, str(error))
+        headers = {}
+        if isinstance(error, RetryLaterError):
+            headers["Retry-After"] = str(error.retry_after)
+        return _error(status, code, str(error), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -371,7 +504,14 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=error)
-        return _error(500, "internal_error", "internal error; the server log has the details")
+        # The connection may be in any state after an unexpected error: the client must not
+        # reuse it.
+        return _error(
+            500,
+            "internal_error",
+            "internal error; the server log has the details",
+            headers={"Connection": "close"},
+        )
 
 
 def _unparsable_body(error: HTTPException) -> str | None:

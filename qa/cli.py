@@ -179,13 +179,27 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 def run_serve(_: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from qa.access_log import log_config
     from qa.api import create_app
+    from qa.http_hygiene import h11_with_header_timeout
 
     _check_can_listen(settings.host, settings.port)  # a taken port: say so before a 10 s load
     # Load before the server starts, so that a missing, foreign or damaged index is one line
     # from `main`, not a traceback from the server's start-up.
     app = create_app(settings, searcher=_searcher(settings))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=log_config(),
+        access_log=False,  # the app writes one JSON line per request itself
+        http=h11_with_header_timeout(settings.header_timeout_s),
+        timeout_keep_alive=settings.keep_alive_timeout_s,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        # The app trusts forwarded headers from QA_TRUSTED_PROXIES only; uvicorn's own
+        # middleware would trust 127.0.0.1 by default.
+        proxy_headers=False,
+    )
     return 0
 
 

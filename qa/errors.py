@@ -11,6 +11,10 @@ QAError
 ├── AccessDeniedError       a missing or wrong API key
 ├── IndexLockedError        another writer holds the index
 ├── LoadGeneratorError      the HTTP load generator (wrk) is missing or failed
+├── ClientGoneError         the client left before its queued search started
+├── RetryLaterError         refused for now (carries `retry_after` seconds)
+│   ├── OverloadedError     too many searches in progress or waiting, or one waited too long
+│   └── RateLimitedError    a client over its rate limit
 └── IndexUnavailableError   no usable index
     ├── IndexMissingError   no index has been built in the index folder
     ├── IndexMismatchError  the index was built with another model or format
@@ -90,3 +94,23 @@ class IndexLockedError(QAError):
 
 class LoadGeneratorError(QAError):
     """The HTTP load generator (wrk) is missing or failed."""
+
+
+class RetryLaterError(QAError):
+    """The request was refused for now; it may succeed after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OverloadedError(RetryLaterError):
+    """Too many searches are in progress or waiting, or this one waited past its deadline."""
+
+
+class RateLimitedError(RetryLaterError):
+    """A client (API key or address) sent more requests than its rate limit allows."""
+
+
+class ClientGoneError(QAError):
+    """The client went away before its queued search started: nobody to answer."""

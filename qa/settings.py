@@ -7,6 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from limits import parse
+from platformdirs import user_cache_dir
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -33,7 +35,9 @@ class Settings(BaseSettings):
         "folder, or a model-hub name (needs network on first use).",
     )
     model_cache_dir: Path = Field(
-        Path("models"), description="Where the default model is generated at set-up."
+        default_factory=lambda: Path(user_cache_dir("qa")),
+        description="Where the default model is generated at set-up: the user's cache folder "
+        "(~/.cache/qa on Linux), never the current folder.",
     )
     query_prompt: str = Field("query: ", description="Prefix put before every question.")
     passage_prompt: str = Field("passage: ", description="Prefix put before every passage.")
@@ -135,6 +139,66 @@ class Settings(BaseSettings):
     def _unset_if_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    # --- Serving under load: admission control (README, "Operations") ---
+    search_workers: int = Field(
+        2, ge=1, le=64, description="Searches computed at once (the search thread pool)."
+    )
+    search_queue: int = Field(
+        32,
+        ge=0,
+        le=10_000,
+        description="Searches that may wait for a worker; more are refused at once with 503.",
+    )
+    search_deadline_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        allow_inf_nan=False,
+        description="A search that has waited this long without starting is dropped (503).",
+    )
+
+    # --- Rate limits and the client address (README, "Operations") ---
+    rate_limit: str | None = Field(
+        None,
+        description="Requests per client address to /search and /sources, in the `limits` "
+        "notation ('60/minute', '5/second'); unset: no limit.",
+    )
+    api_key_rate_limit: str | None = Field(
+        None, description="Requests per API key, in the `limits` notation; unset: no limit."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed, comma-separated; '*' trusts any (only behind a "
+        "proxy that every request must pass).",
+    )
+
+    # --- HTTP connections of `qa serve` (README, "Operations") ---
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        allow_inf_nan=False,
+        description="A connection whose request headers are not complete this long after it "
+        "opened (or after its previous response) is closed.",
+    )
+    keep_alive_timeout_s: int = Field(
+        5, ge=1, le=300, description="An idle keep-alive connection is closed after this."
+    )
+    shutdown_timeout_s: int = Field(
+        30,
+        ge=1,
+        le=600,
+        description="On SIGTERM, requests in flight get this long to finish before the "
+        "server stops anyway.",
+    )
+
+    # --- Logs (README, "Operations") ---
+    log_questions: bool = Field(
+        False,
+        description="Write each question in the log at info level; off: only its length (privacy).",
+    )
+
     @field_validator("corpus_dir", "index_dir", "model_cache_dir", "model", mode="before")
     @classmethod
     def _refuse_empty(cls, value: object) -> object:
@@ -143,9 +207,9 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("cors_origins", "api_keys", mode="before")
+    @field_validator("cors_origins", "api_keys", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
@@ -159,6 +223,17 @@ class Settings(BaseSettings):
         if "" in normalised:
             raise ValueError("an origin is empty")
         return normalised
+
+    @field_validator("rate_limit", "api_key_rate_limit")
+    @classmethod
+    def _parse_rate(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            parse(value)
+        except ValueError as error:
+            raise ValueError(f"not a rate such as '60/minute' ({error})") from None
+        return value.strip()
 
 
 def load_settings(overrides: Mapping[str, Any]) -> Settings:

@@ -1,0 +1,111 @@
+"""schemathesis against the real app on a real uvicorn server (real model, real index of
+`seeds/`): generated requests, valid and invalid, for every operation of the schema. No answer
+may be a server error, and every answer must be what the schema says (status, content type,
+body, headers). Bounded: MAX_EXAMPLES per operation and mode, a fixed seed (derandomize)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+import uvicorn
+from hypothesis import HealthCheck, given, settings
+from schemathesis import BaseSchema, GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from qa import api
+from qa.index import Index
+from qa.settings import Settings
+from tests.conftest import free_port
+
+MAX_EXAMPLES = 150
+OPERATIONS = [
+    ("POST", "/search"),
+    ("GET", "/search"),
+    ("GET", "/sources"),
+    ("GET", "/sources/{name}"),
+    ("GET", "/health"),
+    ("GET", "/ready"),
+]
+# Any string is a valid source name: only the searches have input that can be made invalid.
+WITH_INPUT = [("POST", "/search"), ("GET", "/search")]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+    negative_data_rejection,  # what the schema forbids is refused with a 4xx
+]
+CASES: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module")
+def fuzzed_url(real_index: Index, settings: Settings) -> Iterator[str]:
+    port = free_port()
+    app = api.create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, name="uvicorn-fuzz", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 180
+    while not server.started:
+        assert thread.is_alive(), "the server stopped during start-up"
+        assert time.monotonic() < deadline, "the server did not start within 180 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=30)
+    print(f"\nschemathesis cases per operation: {dict(sorted(CASES.items()))}")
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzzed_url: str) -> BaseSchema:
+    return schemathesis.openapi.from_url(f"{fuzzed_url}/openapi.json")
+
+
+def test_the_schema_lists_the_operations_fuzzed_here(api_schema: BaseSchema) -> None:
+    listed = {f"{op.ok().method.upper()} {op.ok().path}" for op in api_schema.get_all_operations()}
+
+    assert listed == {f"{method} {path}" for method, path in OPERATIONS}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "mode"),
+    [(method, path, GenerationMode.POSITIVE) for method, path in OPERATIONS]
+    # Invalid input needs an input: the operations without parameters have none to break.
+    + [(method, path, GenerationMode.NEGATIVE) for method, path in WITH_INPUT],
+)
+def test_generated_requests_get_documented_answers_and_no_server_error(
+    api_schema: BaseSchema, method: str, path: str, mode: GenerationMode
+) -> None:
+    operation = api_schema[path][method]
+    cases = 0
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+    def call(case: schemathesis.Case) -> None:
+        nonlocal cases
+        cases += 1
+        case.call_and_validate(checks=CHECKS, timeout=60)
+
+    call()
+    CASES[f"{method} {path} ({mode})"] = cases
+    # A few operations have fewer distinct inputs than MAX_EXAMPLES (/health has none).
+    assert cases >= (1 if path in ("/health", "/ready", "/sources") else 50), cases
