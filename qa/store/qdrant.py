@@ -82,6 +82,13 @@ def connect(url: str, api_key: str | None = None) -> QdrantClient:
     return _clients[key]
 
 
+def disconnect(url: str, api_key: str | None = None) -> None:
+    """Close the client of a location, releasing a local-mode folder for another process."""
+    client = _clients.pop((url, api_key), None)
+    if client is not None:
+        client.close()
+
+
 def passage_id(source: Source, chunk: Chunk) -> int:
     return _id(f"passage\0{source.sha256}\0{chunk.chunk_id}")
 
