@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import date
 from importlib.resources import files
 from typing import Annotated, Any
 
@@ -21,10 +22,16 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa import __version__
+from qa.access import require_reader
 from qa.chunk import ChunkingConfig
+from qa.document_routes import router as document_router
 from qa.embed import load_encoder
 from qa.errors import (
+    AccessDeniedError,
     CorpusError,
+    DocumentError,
+    DocumentNotFoundError,
+    IndexLockedError,
     IndexUnavailableError,
     InvalidQueryError,
     ModelError,
@@ -33,9 +40,10 @@ from qa.errors import (
 )
 from qa.index import stale_reasons
 from qa.ingest import fingerprint
+from qa.reload import IndexReloader, served
 from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
 from qa.settings import SearchMode, Settings, get_settings
-from qa.store import Manifest, Source
+from qa.store import Manifest, SearchFilter, Source
 from qa.store.choice import open_store
 
 log = logging.getLogger("qa.api")
@@ -51,6 +59,10 @@ ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     IndexUnavailableError: (503, "index_unavailable"),
     ModelError: (503, "model_unavailable"),
     CorpusError: (503, "corpus_unavailable"),
+    DocumentError: (422, "invalid_document"),
+    DocumentNotFoundError: (404, "unknown_document"),
+    AccessDeniedError: (401, "unauthorized"),
+    IndexLockedError: (503, "index_busy"),
 }
 
 
@@ -65,6 +77,9 @@ class SearchRequest(BaseModel):
     mode: SearchMode | None = Field(
         None, description="Retrieval mode; the service default if absent."
     )
+    sources: list[str] | None = Field(None, description="Only passages of these articles.")
+    published_after: date | None = Field(None, description="Only articles published on or after.")
+    published_before: date | None = Field(None, description="Only articles published on or before.")
 
     @field_validator("question")
     @classmethod
@@ -98,13 +113,12 @@ class Readiness(BaseModel):
     stale: list[str] = Field(
         description="Why the index no longer matches the corpus, if it does not."
     )
+    version: str = Field(description="The published index version served.")
+    corpus_changed: bool = Field(description="The corpus folder changed since that version.")
 
 
 def get_searcher(request: Request) -> Searcher:
-    searcher: Searcher | None = getattr(request.app.state, "searcher", None)
-    if searcher is None:
-        raise IndexUnavailableError("the service is still loading its model and index")
-    return searcher
+    return served(request.app.state)
 
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
@@ -170,12 +184,12 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         # The index first: it is quick to load and the likelier to be missing.
         loaded = searcher or Searcher(open_store(settings), load_encoder(settings), settings)
         app.state.searcher = loaded
-        app.state.stale = _stale(settings, loaded.index.manifest)
-        if app.state.stale:
-            log.warning(
-                "the index is stale (%s): rebuild it with `qa index`", "; ".join(app.state.stale)
-            )
+        if stale := _stale(settings, loaded.index.manifest):
+            log.warning("the index is stale (%s): rebuild it with `qa index`", "; ".join(stale))
+        app.state.reloader = IndexReloader(app.state, settings)
+        app.state.reloader.start()
         yield
+        await app.state.reloader.stop()
         app.state.searcher = None
 
     # /docs and /redoc with their scripts served from the package: no CDN, the service is offline.
@@ -187,16 +201,18 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
         lifespan=lifespan,
         responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
     )
+    app.state.settings = settings
     # Added first, so CORS wraps it: a browser can read its 413 too.
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(
         JSONErrorCORSMiddleware,
         allow_origins=settings.cors_origins,
-        allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=["Content-Type", "Authorization"],
     )
     _add_error_handlers(app)
     _add_routes(app)
+    app.include_router(document_router)
     _answer_head(app)
     return app
 
@@ -207,6 +223,14 @@ def _stale(settings: Settings, manifest: Manifest) -> list[str]:
     except CorpusError as error:
         return [str(error)]
     return stale_reasons(manifest, corpus, ChunkingConfig.from_settings(settings))
+
+
+def _filter(
+    sources: list[str] | None, after: date | None, before: date | None
+) -> SearchFilter | None:
+    if sources is None and after is None and before is None:
+        return None
+    return SearchFilter(frozenset(sources) if sources is not None else None, after, before)
 
 
 def _answer_head(app: FastAPI) -> None:
@@ -226,20 +250,28 @@ def _answer_head(app: FastAPI) -> None:
 
 
 def _add_routes(app: FastAPI) -> None:
-    @app.post("/search", response_model=SearchResponse, dependencies=[Depends(require_json)])
+    @app.post(
+        "/search",
+        response_model=SearchResponse,
+        dependencies=[Depends(require_reader), Depends(require_json)],
+    )
     def search_post(body: SearchRequest, searcher: SearcherDep) -> SearchResponse:
         """Best passages for a question sent as JSON."""
-        return searcher.search(body.question, body.k, body.mode)
+        where = _filter(body.sources, body.published_after, body.published_before)
+        return searcher.search(body.question, body.k, body.mode, where)
 
-    @app.get("/search", response_model=SearchResponse)
+    @app.get("/search", response_model=SearchResponse, dependencies=[Depends(require_reader)])
     def search_get(
         searcher: SearcherDep,
         q: Annotated[str, Query(max_length=MAX_QUESTION_CHARS, description="The question.")],
         k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
         mode: SearchMode | None = None,
+        sources: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
+        published_after: date | None = None,
+        published_before: date | None = None,
     ) -> SearchResponse:
         """Best passages for a question sent in the query string."""
-        return searcher.search(q, k, mode)
+        return searcher.search(q, k, mode, _filter(sources, published_after, published_before))
 
     @app.get("/sources", response_model=SourceList)
     def list_sources(searcher: SearcherDep) -> SourceList:
@@ -269,15 +301,19 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
     def ready(request: Request, searcher: SearcherDep) -> Readiness:
-        """Model and index are loaded; says whether the index is stale."""
+        """Model and index are loaded; says which index version is served and whether the
+        corpus folder changed since it was built."""
         manifest = searcher.index.manifest
+        stale = _stale(request.app.state.settings, manifest)
         return Readiness(
             status="ready",
             model=manifest.model,
             sources=len(searcher.index.sources),
             chunks=manifest.chunk_count,
             built_at=manifest.built_at.isoformat(),
-            stale=request.app.state.stale,
+            stale=stale,
+            version=manifest.version,
+            corpus_changed=bool(stale),
         )
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

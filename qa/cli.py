@@ -121,7 +121,7 @@ def _build_index(
     out: Console,
     *,
     wait: float = 0.0,
-    edit: Callable[[], None] | None = None,
+    edit: Callable[[], object] | None = None,
 ) -> None:
     """Index the corpus incrementally and publish a new version; say what changed."""
     from qa.embed import load_encoder

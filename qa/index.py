@@ -186,7 +186,7 @@ def update_index(
     *,
     wait: float = 0.0,
     progress: bool = False,
-    edit: Callable[[], None] | None = None,
+    edit: Callable[[], object] | None = None,
 ) -> IndexReport:
     """Index the corpus folder into a new published version, as the one writer.
 

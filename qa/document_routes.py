@@ -1,0 +1,150 @@
+"""The document API: editors add, replace and remove articles; each change is published as a
+new index version at once (incrementally) and served by this process without a restart.
+
+Every route needs the admin key (`qa.access.require_admin`); without one configured they answer
+404, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from qa.access import require_admin
+from qa.documents import article_name, check_article, delete_article, write_article
+from qa.errors import DocumentError
+from qa.index import update_index
+from qa.ingest import Metadata
+from qa.reload import served
+from qa.settings import Settings
+
+router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Depends(require_admin)])
+
+
+class DocumentBody(BaseModel):
+    """An article sent as JSON; the title, when given, becomes its first line (its headline)."""
+
+    text: str
+    title: str | None = Field(None, max_length=500)
+    url: str | None = Field(None, max_length=2000)
+    published: date | None = None
+
+
+class DocumentChange(BaseModel):
+    name: str = Field(description="The article's file name in the corpus folder.")
+    action: Literal["written", "deleted"]
+    version: str = Field(description="The index version that holds the change, now served.")
+    passages: int = Field(description="Passages in that version.")
+    passages_embedded: int = Field(description="Passages this change embedded.")
+
+
+class DocumentInfo(BaseModel):
+    name: str
+    title: str
+    sha256: str
+    passages: int
+    url: str | None
+    published: date | None
+
+
+class DocumentList(BaseModel):
+    version: str
+    documents: list[DocumentInfo]
+
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/plain": {"schema": {"type": "string"}},
+            "application/json": {"schema": DocumentBody.model_json_schema()},
+        },
+    }
+}
+
+
+@router.get("", response_model=DocumentList)
+def list_documents(request: Request) -> DocumentList:
+    """The articles of the served index version, with their hashes and dates."""
+    searcher = served(request.app.state)
+    counts: dict[str, int] = {}
+    for chunk in searcher.index.chunks:
+        counts[chunk.source] = counts.get(chunk.source, 0) + 1
+    return DocumentList(
+        version=searcher.index.manifest.version,
+        documents=[
+            DocumentInfo(
+                name=s.name,
+                title=s.title,
+                sha256=s.sha256,
+                passages=counts.get(s.name, 0),
+                url=s.url,
+                published=s.published,
+            )
+            for s in searcher.index.sources.values()
+        ],
+    )
+
+
+@router.put("/{name}", response_model=DocumentChange, openapi_extra=_BODY)
+async def put_document(name: str, request: Request) -> DocumentChange:
+    """Add or replace an article: `text/plain` (UTF-8), or JSON `{text, title?, url?,
+    published?}`. Answers once the new index version holding it is served."""
+    data, metadata = _article(request.headers.get("content-type", ""), await request.body())
+    settings: Settings = request.app.state.settings
+    name = check_article(settings, name, data, metadata)  # refuse before waiting for the lock
+    return await run_in_threadpool(
+        _publish, request, name, "written", lambda: write_article(settings, name, data, metadata)
+    )
+
+
+@router.delete("/{name}", response_model=DocumentChange)
+def delete_document(name: str, request: Request) -> DocumentChange:
+    """Remove an article from the corpus folder and from the served index."""
+    settings: Settings = request.app.state.settings
+    name = article_name(name)
+    return _publish(request, name, "deleted", lambda: delete_article(settings, name))
+
+
+def _article(content_type: str, body: bytes) -> tuple[bytes, Metadata]:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "text/plain":
+        return body, Metadata()
+    if kind != "application/json":
+        raise HTTPException(
+            415, f"Content-Type must be text/plain or application/json (got {kind or 'none'!r})"
+        )
+    try:
+        document = DocumentBody.model_validate_json(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise DocumentError(f"{where}: {first['msg']}") from error
+    text = f"{document.title.strip()}\n\n{document.text}" if document.title else document.text
+    return text.encode("utf-8"), Metadata(url=document.url, published=document.published)
+
+
+def _publish(
+    request: Request, name: str, action: Literal["written", "deleted"], edit: Callable[[], object]
+) -> DocumentChange:
+    settings: Settings = request.app.state.settings
+    report = update_index(
+        settings,
+        served(request.app.state).encoder,
+        wait=settings.index_lock_wait,
+        edit=edit,
+    )
+    request.app.state.reloader.check()  # serve the new version now, not at the next poll
+    return DocumentChange(
+        name=name,
+        action=action,
+        version=report.version,
+        passages=report.passages,
+        passages_embedded=report.changes.passages_embedded,
+    )

@@ -1,0 +1,295 @@
+"""The store contract on the embedded store: writes, filters, versions, integrity, one writer.
+
+The fake encoder is enough here: these are properties of storage, not of retrieval quality
+(the real model's round trip and incremental indexing are in test_index.py / test_live.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.chunk import ChunkingConfig
+from qa.errors import IndexCorruptError, IndexLockedError, IndexUnavailableError
+from qa.index import build_index, load_index, save_index
+from qa.ingest import load_corpus
+from qa.store import (
+    DocumentRecord,
+    EmbeddedStore,
+    SearchFilter,
+    Source,
+    Store,
+    WriterLock,
+    current_version,
+    read_pointer,
+)
+from qa.store.embedded import MANIFEST
+from qa.store.integrity import record_files
+from qa.store.versions import STAGING, VERSIONS, clean_leftovers
+from tests.conftest import ROOT, SEEDS, FakeEncoder, run_module
+
+CHUNKING = ChunkingConfig(max_tokens=128, overlap_sentences=1, prefix="passage: ")
+
+
+@pytest.fixture
+def store(fake_encoder: FakeEncoder) -> EmbeddedStore:
+    return build_index(load_corpus(SEEDS), fake_encoder, CHUNKING)
+
+
+@pytest.fixture
+def published(store: EmbeddedStore, tmp_path: Path) -> Path:
+    index_dir = tmp_path / "index"
+    save_index(store, index_dir)
+    return index_dir
+
+
+def dated(store: EmbeddedStore, name: str, published: date) -> DocumentRecord:
+    record = store.document(name)
+    assert record is not None
+    return DocumentRecord(
+        source=record.source.model_copy(update={"published": published}),
+        chunks=record.chunks,
+        vectors=record.vectors,
+        sentence_vectors=record.sentence_vectors,
+    )
+
+
+def test_the_embedded_store_follows_the_contract(store: EmbeddedStore) -> None:
+    contract: Store = store  # checked by mypy in qa/; here: every member answers
+    query = FakeEncoder().embed_queries(["Huawei Ascend"])[0]
+    assert contract.count() == len(contract.chunks) == contract.describe().passages
+    assert contract.search_dense(query, 3)
+    assert contract.search_lexical("Huawei", 3)
+    assert contract.describe().documents == len(contract.sources)
+
+
+def test_write_replaces_and_delete_removes_a_document(
+    store: EmbeddedStore, fake_encoder: FakeEncoder
+) -> None:
+    first, second = sorted(store.sources)[:2]
+    before = store.count()
+    removed = len(store.document(first).chunks)  # type: ignore[union-attr]
+    store.delete_document(first)
+    assert store.count() == before - removed
+    assert first not in store.sources
+    assert all(chunk.source != first for chunk in store.chunks)
+    query = fake_encoder.embed_queries(["ByteDance puces"])[0]
+    assert all(store.chunks[h.position].source != first for h in store.search_dense(query, 50))
+
+    store.write_document(dated(store, second, date(2024, 5, 1)))
+    assert store.sources[second].published == date(2024, 5, 1)
+    assert store.count() == before - removed
+
+
+def test_filters_by_source_and_date_in_both_retrievers(
+    store: EmbeddedStore, fake_encoder: FakeEncoder
+) -> None:
+    names = sorted(store.sources)
+    store.write_document(dated(store, names[0], date(2024, 1, 10)))
+    store.write_document(dated(store, names[1], date(2024, 6, 10)))
+    query = fake_encoder.embed_queries(["Huawei puces ByteDance IA"])[0]
+
+    def found(where: SearchFilter) -> set[str]:
+        hits = store.search_dense(query, 50, where) + store.search_lexical("IA puces", 50, where)
+        return {store.chunks[hit.position].source for hit in hits}
+
+    assert found(SearchFilter(sources=frozenset(names[2:4]))) == set(names[2:4])
+    assert found(SearchFilter(published_after=date(2024, 3, 1))) == {names[1]}
+    assert found(SearchFilter(published_before=date(2024, 3, 1))) == {names[0]}
+    assert found(SearchFilter(sources=frozenset({"nothing.txt"}))) == set()
+
+
+def test_publication_is_a_new_folder_and_old_versions_are_pruned(
+    store: EmbeddedStore, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    names = [save_index(store, index_dir, keep=2) for _ in range(4)]
+    assert read_pointer(index_dir) == names[-1]
+    kept = sorted(p.name for p in (index_dir / VERSIONS).iterdir())
+    assert kept == names[-2:]
+    assert load_index(index_dir, "fake-bow").manifest.version == names[-1]
+
+
+def test_leftovers_of_a_killed_writer_are_removed_and_never_served(
+    published: Path, store: EmbeddedStore
+) -> None:
+    served = read_pointer(published)
+    staging = published / VERSIONS / f"{STAGING}12345-1"
+    staging.mkdir()
+    (staging / "passages.npy").write_bytes(b"half written")
+    (published / ".CURRENT.tmp-12345").write_text("000099-x\n")
+    assert load_index(published, "fake-bow").manifest.version == served
+
+    with WriterLock(published):
+        assert sorted(clean_leftovers(published)) == [".CURRENT.tmp-12345", staging.name]
+    assert not staging.exists()
+
+
+def test_a_crash_before_the_pointer_moves_keeps_the_previous_version(
+    published: Path, store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = read_pointer(published)
+
+    def crash(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_index(store, published)
+    monkeypatch.undo()
+    assert load_index(published, "fake-bow").manifest.version == served
+
+
+def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path: Path) -> None:
+    with WriterLock(tmp_path), pytest.raises(IndexLockedError, match=f"pid {os.getpid()}"):
+        WriterLock(tmp_path).__enter__()
+    with WriterLock(tmp_path):  # released: free again
+        pass
+
+
+def test_a_writer_of_another_process_is_named_and_waited_for(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        ["flock", str(tmp_path / "writer.lock"), "sleep", "2"], start_new_session=True
+    )
+    try:
+        deadline = 50
+        while deadline and not _locked(tmp_path):
+            deadline -= 1
+            subprocess.run(["sleep", "0.1"], check=True)
+        with pytest.raises(IndexLockedError, match="being written by another process"):
+            WriterLock(tmp_path).__enter__()
+        with WriterLock(tmp_path, wait=30):  # waits for `flock` to let go
+            assert holder.poll() is not None
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _locked(folder: Path) -> bool:
+    try:
+        with WriterLock(folder):
+            return False
+    except IndexLockedError:
+        return True
+
+
+# --- integrity: a damaged index is refused in one line ---------------------------------------
+
+
+def _rewrite_manifest(version: Path, change: Callable[[dict[str, object]], None]) -> None:
+    path = version / MANIFEST
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    change(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _truncate(name: str) -> Callable[[Path], None]:
+    def damage(version: Path) -> None:
+        path = version / name
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    return damage
+
+
+def _flip_byte(name: str) -> Callable[[Path], None]:
+    def damage(version: Path) -> None:
+        path = version / name
+        data = bytearray(path.read_bytes())
+        data[-5] ^= 0xFF
+        path.write_bytes(bytes(data))
+
+    return damage
+
+
+def _nan_vectors_with_matching_checksums(version: Path) -> None:
+    vectors = np.load(version / "passages.npy")
+    vectors[3, 7] = np.nan
+    np.save(version / "passages.npy", vectors)
+    files = {k: v.model_dump() for k, v in record_files(version, exclude=MANIFEST).items()}
+    _rewrite_manifest(version, lambda m: m.update(files=files))
+
+
+def _one_fewer_vector_with_matching_checksums(version: Path) -> None:
+    np.save(version / "sentences.npy", np.load(version / "sentences.npy")[:-1])
+    files = {k: v.model_dump() for k, v in record_files(version, exclude=MANIFEST).items()}
+    _rewrite_manifest(version, lambda m: m.update(files=files))
+
+
+def _count_off_by_one(version: Path) -> None:
+    _rewrite_manifest(version, lambda m: m.update(chunk_count=int(m["chunk_count"]) + 1))  # type: ignore[call-overload]
+
+
+DAMAGES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "chunks cut short": (_truncate("chunks.jsonl"), "is damaged: chunks.jsonl has"),
+    "sources cut short": (_truncate("sources.jsonl"), "is damaged: sources.jsonl has"),
+    "vectors cut short": (_truncate("passages.npy"), "is damaged: passages.npy has"),
+    "sentence vectors flipped": (_flip_byte("sentences.npy"), "sentences.npy does not match"),
+    "passage text flipped": (_flip_byte("chunks.jsonl"), "chunks.jsonl does not match"),
+    "lexical index flipped": (_flip_byte("lexical/vocab.index.json"), "does not match"),
+    "file missing": (lambda v: (v / "sources.jsonl").unlink(), "lacks sources.jsonl"),
+    "file added": (lambda v: (v / "extra.bin").write_bytes(b"x"), "unexpected file extra.bin"),
+    "manifest unreadable": (lambda v: (v / MANIFEST).write_text("{"), "unreadable manifest"),
+    "row count disagrees": (_count_off_by_one, "disagree"),
+    "NaN in vectors": (_nan_vectors_with_matching_checksums, "NaN or infinity"),
+    "a vector missing": (_one_fewer_vector_with_matching_checksums, "inconsistent"),
+    "version folder gone": (lambda v: os.rename(v, v.with_name("gone")), "which is missing"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES, ids=list(DAMAGES))
+def test_a_damaged_version_is_refused_in_one_line(published: Path, damage: str) -> None:
+    make, expected = DAMAGES[damage]
+    make(current_version(published))
+    with pytest.raises(IndexUnavailableError) as raised:
+        load_index(published, "fake-bow")
+    message = str(raised.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_a_damaged_pointer_is_refused(published: Path) -> None:
+    (published / "CURRENT").write_bytes(b"\xff\xfe")
+    with pytest.raises(IndexCorruptError, match="cannot read"):
+        load_index(published, "fake-bow")
+
+
+def test_qa_ask_on_a_damaged_index_is_one_line(published: Path, tmp_path: Path) -> None:
+    _flip_byte("passages.npy")(current_version(published))
+    # The fake-bow index names a model qa cannot load: the integrity check must come first.
+    result = run_module(
+        "qa.cli",
+        "ask",
+        "Huawei ?",
+        cwd=ROOT,
+        env={"QA_INDEX_DIR": str(published), "QA_MODEL": "fake-bow"},
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [lines[0]]
+    assert lines[0].startswith("qa: error: the index in ")
+    assert "passages.npy does not match its checksum" in lines[0]
+
+
+def test_sources_keep_their_metadata_through_a_publication(
+    store: EmbeddedStore, tmp_path: Path
+) -> None:
+    name = sorted(store.sources)[0]
+    record = dated(store, name, date(2023, 12, 24))
+    store.write_document(
+        DocumentRecord(
+            source=Source(**(record.source.model_dump() | {"url": "https://example.org/a"})),
+            chunks=record.chunks,
+            vectors=record.vectors,
+            sentence_vectors=record.sentence_vectors,
+        )
+    )
+    save_index(store, tmp_path / "index")
+    loaded = load_index(tmp_path / "index", "fake-bow").sources[name]
+    assert (loaded.published, loaded.url) == (date(2023, 12, 24), "https://example.org/a")
