@@ -106,10 +106,11 @@ def test_questions_find_their_articles(
 ) -> None:
     searcher = searcher_of(store, encoder, settings)
     found = 0
-    for question in QUESTIONS:
+    sample = QUESTIONS[::4]  # every language and article, at a quarter of the cost
+    for question in sample:
         results = searcher.search(question["question"], k=5, mode=mode).results
         found += any(p.source in question["relevant"] for p in results)
-    assert found >= 0.9 * len(QUESTIONS)
+    assert found >= 0.9 * len(sample)
 
 
 def test_passages_point_into_their_source_with_a_highlight(
