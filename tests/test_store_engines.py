@@ -254,7 +254,8 @@ def test_add_replace_and_delete_a_document(
 def test_both_engines_rank_alike(
     real_index: Index, qdrant_index: QdrantStore, encoder: SentenceTransformerEncoder
 ) -> None:
-    """Same passages, same order, same scores: dense cosines and BM25 scores alike."""
+    """Same scores, rank by rank, and the same passages up to the order of equal scores (two
+    passages sharing their best sentence, the overlap between chunks, score exactly alike)."""
     for question in QUESTIONS:
         text = question["question"]
         query = encoder.embed_queries([text])[0]
@@ -262,11 +263,16 @@ def test_both_engines_rank_alike(
             args = (query,) if search == "search_dense" else (text,)
             embedded = getattr(real_index, search)(*args, CANDIDATES)
             qdrant = getattr(qdrant_index, search)(*args, CANDIDATES)
-            ids_e = [real_index.chunks[h.position].chunk_id for h in embedded[:10]]
-            ids_q = [qdrant_index.chunks[h.position].chunk_id for h in qdrant[:10]]
-            assert ids_e == ids_q, (search, text)
-            scores_e, scores_q = [h.score for h in embedded], [h.score for h in qdrant]
-            assert scores_q[:10] == pytest.approx(scores_e[:10], rel=1e-4), (search, text)
+            assert len(qdrant) == len(embedded), (search, text)
+            scores = [h.score for h in embedded[:10]]
+            assert [h.score for h in qdrant[:10]] == pytest.approx(scores, rel=1e-4), (search, text)
+            for hit in qdrant[:10]:
+                tied = {
+                    real_index.chunks[h.position].chunk_id
+                    for h in embedded
+                    if abs(h.score - hit.score) <= 1e-4 * abs(hit.score)
+                }
+                assert qdrant_index.chunks[hit.position].chunk_id in tied, (search, text)
 
 
 def test_bm25_weights_match_bm25s_defaults() -> None:
