@@ -46,4 +46,4 @@ bench: index
 	$(BIN)/python -m qa.bench
 
 clean:
-	rm -rf $(VENV) models index/*.json index/*.jsonl index/*.faiss index/*.npy index/lexical
+	rm -rf $(VENV) models index/versions index/CURRENT index/writer.lock index/*.json index/*.jsonl index/*.faiss index/*.npy index/lexical

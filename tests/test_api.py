@@ -49,6 +49,8 @@ PASSAGE_KEYS = {
     "end",
     "text",
     "highlight",
+    "url",
+    "published",
 }
 ALLOWED_ORIGIN = "https://example.org"
 

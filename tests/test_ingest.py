@@ -395,3 +395,45 @@ def test_seed_section_headings_are_headings(seeds: dict[str, Document]) -> None:
         "Stratégie IA de ByteDance",
         "Engagement interne",
     ]
+
+
+# --- refused files and metadata sidecars -------------------------------------------------------
+
+
+def test_oversized_and_out_of_folder_files_are_refused_and_the_rest_is_read(
+    tmp_path: Path,
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ok.txt").write_text(article("Titre", PARAGRAPH), encoding="utf-8")
+    (corpus / "big.txt").write_text(article("Titre", PARAGRAPH * 30), encoding="utf-8")
+    secret = tmp_path / "secret.txt"
+    secret.write_text(article("Secret", OTHER_PARAGRAPH), encoding="utf-8")
+    (corpus / "leak.txt").symlink_to(secret)
+    (corpus / "inside.txt").symlink_to(corpus / "ok.txt")
+
+    corpus_read = load_corpus(corpus, max_bytes=1000)
+
+    assert [d.name for d in corpus_read.documents] == ["inside.txt", "ok.txt"]
+    reasons = {s.name: s.reason for s in corpus_read.skipped}
+    assert reasons["big.txt"].endswith("over the 1000-byte limit (QA_MAX_ARTICLE_BYTES)")
+    assert reasons["leak.txt"] == "a symbolic link leading outside the corpus folder"
+    assert fingerprint(corpus, max_bytes=1000)["leak.txt"] == "unreadable"
+
+
+def test_a_sidecar_gives_an_article_its_url_and_date(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(article("Titre", PARAGRAPH), encoding="utf-8")
+    (tmp_path / "a.meta.json").write_text(
+        '{"url": "https://example.org/a", "published": "2024-05-01"}', encoding="utf-8"
+    )
+    (tmp_path / "b.txt").write_text(article("Titre", PARAGRAPH), encoding="utf-8")
+    (tmp_path / "b.meta.json").write_text('{"published": "mai 2024"}', encoding="utf-8")
+    (tmp_path / "c.txt").write_text(article("Titre", PARAGRAPH), encoding="utf-8")
+
+    corpus = load_corpus(tmp_path)
+
+    a, c = corpus.documents
+    assert (a.url, str(a.published)) == ("https://example.org/a", "2024-05-01")
+    assert (c.url, c.published) == (None, None)
+    assert corpus.skipped[0].name == "b.txt"
+    assert corpus.skipped[0].reason.startswith("unreadable metadata b.meta.json: ")

@@ -260,14 +260,20 @@ def test_republishing_under_load_swaps_versions_with_zero_failed_requests(
     stop = threading.Event()
 
     def search_in_a_loop() -> None:
-        with httpx.Client(base_url=server, timeout=60) as client:
+        # Generous timeout: on a shared 2-core machine a search can wait long for the CPU; a
+        # slow answer is not a failed one, an error status or a dropped connection is.
+        with httpx.Client(base_url=server, timeout=300) as client:
             while not stop.is_set():
-                response = client.get("/search", params={"q": QUESTION, "k": 3})
+                try:
+                    response = client.get("/search", params={"q": QUESTION, "k": 3})
+                except httpx.HTTPError as error:
+                    failures.append(repr(error))
+                    continue
                 if response.status_code != 200:
                     failures.append(f"{response.status_code} {response.text[:200]}")
                 answered[0] += 1
 
-    clients = [threading.Thread(target=search_in_a_loop) for _ in range(3)]
+    clients = [threading.Thread(target=search_in_a_loop) for _ in range(2)]
     for client in clients:
         client.start()
     try:
@@ -281,29 +287,33 @@ def test_republishing_under_load_swaps_versions_with_zero_failed_requests(
                 (published.corpus_dir / "zz_0.txt").unlink()
             version = update_index(published, encoder).version
             wait_for(
-                lambda: httpx.get(f"{server}/ready").json()["version"] == version,  # noqa: B023
-                60,
+                lambda: served_version(server) == version,  # noqa: B023
+                300,
                 f"the service to serve {version}",
             )
             body = httpx.get(
-                f"{server}/search", params={"q": f"puce Zorg-{number}X", "k": 5}
+                f"{server}/search", params={"q": f"puce Zorg-{number}X", "k": 5}, timeout=300
             ).json()
             assert body["results"][0]["source"] == f"zz_{number}.txt"
             sources = {r["source"] for r in body["results"]}
             assert ("zz_0.txt" in sources) == (number < 2)
-            assert httpx.get(f"{server}/ready").json()["corpus_changed"] is False
+            assert httpx.get(f"{server}/ready", timeout=300).json()["corpus_changed"] is False
     finally:
         stop.set()
         for client in clients:
-            client.join(timeout=120)
+            client.join(timeout=600)
     assert failures == []
     assert answered[0] >= 8
+
+
+def served_version(server: str) -> str:
+    return str(httpx.get(f"{server}/ready", timeout=300).json()["version"])
 
 
 def test_a_damaged_new_version_is_not_swapped_in(
     published: Settings, encoder: SentenceTransformerEncoder, server: str
 ) -> None:
-    served = httpx.get(f"{server}/ready").json()["version"]
+    served = served_version(server)
     (published.corpus_dir / "zz_bad.txt").write_text(
         "Un article\n\nUn article de plus pour une nouvelle version.\n", encoding="utf-8"
     )
@@ -311,7 +321,8 @@ def test_a_damaged_new_version_is_not_swapped_in(
     path = published.index_dir / VERSIONS / damaged / "chunks.jsonl"
     path.write_bytes(path.read_bytes()[:-10])
     time.sleep(2)  # several polls
-    ready = httpx.get(f"{server}/ready").json()
+    ready = httpx.get(f"{server}/ready", timeout=300).json()
     assert ready["version"] == served
     assert ready["corpus_changed"] is True  # zz_bad.txt is not in the served version
-    assert httpx.get(f"{server}/search", params={"q": QUESTION}).status_code == 200
+    answer = httpx.get(f"{server}/search", params={"q": QUESTION}, timeout=300)
+    assert answer.status_code == 200

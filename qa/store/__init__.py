@@ -1,7 +1,7 @@
 """Storage of passages behind one contract (`Store`), with the embedded FAISS + bm25s store as
 its implementation, published as immutable versions by one writer at a time."""
 
-from qa.store.embedded import EmbeddedStore, empty_manifest, load_store, load_version, read_manifest
+from qa.store.embedded import EmbeddedStore, load_store, load_version, read_manifest
 from qa.store.protocol import (
     INDEX_FORMAT,
     DocumentRecord,
@@ -29,7 +29,6 @@ __all__ = [
     "WriterLock",
     "clean_leftovers",
     "current_version",
-    "empty_manifest",
     "load_store",
     "load_version",
     "read_manifest",

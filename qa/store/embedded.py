@@ -14,7 +14,6 @@ lexical/        the BM25 index (bm25s format)
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -293,21 +292,6 @@ def load_version(folder: Path, model: str) -> EmbeddedStore:
     check_vectors(folder, SENTENCE_VECTORS, sentences, sentence_count, manifest.dimension)
     records = list(_records(folder, sources, chunks, passages, sentences))
     return EmbeddedStore(manifest, records, lexical=lexical)
-
-
-def empty_manifest(model: str, dimension: int, **fields: object) -> Manifest:
-    """A manifest for a store about to be filled (the counts are set when it is saved)."""
-    return Manifest.model_validate(
-        {
-            "model": model,
-            "dimension": dimension,
-            "corpus": {},
-            "skipped": {},
-            "chunk_count": 0,
-            "built_at": datetime.now(UTC),
-            **fields,
-        }
-    )
 
 
 def _records(
