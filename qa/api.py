@@ -49,13 +49,14 @@ from qa.errors import (
     SourceNotFoundError,
 )
 from qa.http_hygiene import DOCS_POLICY, SecurityHeaders, StaticFile, demo_page_policy
-from qa.index import load_index, stale_reasons
+from qa.index import stale_reasons
 from qa.ingest import fingerprint
 from qa.rate_limit import RateLimiter
 from qa.reload import IndexReloader, served
 from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
 from qa.settings import SearchMode, Settings, get_settings
 from qa.store import Manifest, SearchFilter, Source
+from qa.store.choice import open_store
 
 log = logging.getLogger("qa.api")
 
@@ -250,9 +251,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The index first: it is quick to load and the likelier to be missing.
-        loaded = searcher or Searcher(
-            load_index(settings.index_dir, settings.model), load_encoder(settings), settings
-        )
+        loaded = searcher or Searcher(open_store(settings), load_encoder(settings), settings)
         app.state.searcher = loaded
         app.state.admission = Admission(
             AdmissionLimits(

@@ -100,11 +100,12 @@ def run_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def _index_problems(settings: Settings) -> list[str]:
     """Why the index folder does not hold a current index of the corpus; empty if it does."""
-    from qa.index import read_manifest, stale_reasons
+    from qa.index import stale_reasons
     from qa.ingest import fingerprint
+    from qa.store.choice import published_manifest
 
     try:
-        manifest = read_manifest(settings.index_dir)
+        manifest = published_manifest(settings)
     except IndexMissingError:
         return ["no index yet"]
     except IndexUnavailableError as error:
@@ -318,10 +319,10 @@ def _report_eval(args: argparse.Namespace, reports: Sequence[Report]) -> None:
 
 def _searcher(settings: Settings) -> Searcher:
     from qa.embed import load_encoder
-    from qa.index import load_index
     from qa.search import Searcher
+    from qa.store.choice import open_store
 
-    index = load_index(settings.index_dir, settings.model)  # first: quick, and likelier to fail
+    index = open_store(settings)  # first: quick, and likelier to fail
     return Searcher(index, load_encoder(settings), settings)
 
 

@@ -25,12 +25,14 @@ from qa.store import (
     Embedding,
     Manifest,
     Source,
+    Store,
     WriterLock,
     clean_leftovers,
     current_version,
     load_store,
 )
 from qa.store import read_manifest as read_version_manifest
+from qa.store.choice import open_store, published_manifest, qdrant_writer
 
 # The name the rest of qa knows the built index by.
 Index = EmbeddedStore
@@ -102,7 +104,7 @@ def index_corpus(
     chunking: ChunkingConfig,
     *,
     progress: bool = False,
-    previous: EmbeddedStore | None = None,
+    previous: Store | None = None,
     reason: str | None = None,
 ) -> tuple[EmbeddedStore, IndexChanges]:
     """The store of a corpus and what changed since `previous` (None: embed everything,
@@ -205,8 +207,13 @@ def update_index(
         store, changes = index_corpus(
             corpus, encoder, chunking, progress=progress, previous=previous, reason=reason
         )
-        store.home, store.keep = settings.index_dir, settings.keep_versions
-        version = store.publish(store.manifest)
+        if settings.store == "qdrant":
+            version = qdrant_writer(settings).mirror(
+                store, [*changes.added, *changes.changed], changes.removed, full=bool(reason)
+            )
+        else:
+            store.home, store.keep = settings.index_dir, settings.keep_versions
+            version = store.publish(store.manifest)
     return IndexReport(
         changes=changes,
         version=version,
@@ -217,14 +224,14 @@ def update_index(
     )
 
 
-def _previous(settings: Settings, embedding: Embedding) -> tuple[EmbeddedStore | None, str]:
+def _previous(settings: Settings, embedding: Embedding) -> tuple[Store | None, str]:
     """The published version whose vectors can be reused, or None and why not."""
     try:
-        manifest = read_manifest(settings.index_dir)
+        manifest = published_manifest(settings)
         reason = reembedding_reason(manifest, embedding)
         if reason is not None:
             return None, reason
-        return load_store(settings.index_dir, settings.model), ""
+        return open_store(settings), ""
     except IndexMissingError:
         return None, "no previous index"
     except IndexUnavailableError as error:

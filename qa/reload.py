@@ -42,6 +42,8 @@ class IndexReloader:
 
     def check(self) -> None:
         """Serve the published version if it is not the one served and passes its checks."""
+        if self.settings.store == "qdrant":  # every search reads Qdrant: nothing to swap
+            return
         with self._swapping:
             served: Searcher = self.state.searcher
             try:

