@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 # The repository's models/ (as tests/conftest.py uses), not the per-user default ~/.cache/qa.
 export QA_MODEL_CACHE_DIR ?= $(CURDIR)/models
 
-.PHONY: install model index run test lint eval bench bench-scale clean browser
+.PHONY: install model index run test lint eval bench bench-scale loadtest clean browser wrk
 
 # Installs Debian packages whose command is missing: as root, or through sudo when it asks no
 # password; otherwise it says which command to run and goes on, so that only what needs the
@@ -70,13 +70,16 @@ eval: index
 	$(BIN)/qa eval $(QUESTIONS) --unanswerable $(UNANSWERABLE) --mode all
 	$(BIN)/qa eval $(PIAF)/questions.jsonl --corpus $(PIAF)/docs --index-dir index/piaf-dev
 
-# wrk drives the HTTP load; installed with apt-get when missing (as root or passwordless sudo).
-bench: index
-	@command -v wrk >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
-	  elif sudo -n true 2>/dev/null; then sudo apt-get install -y wrk || { sudo apt-get update && sudo apt-get install -y wrk; }; \
-	  else echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; fi; }
+# wrk drives the HTTP load (installed when missing, as the browser is for the tests).
+wrk:
+	$(call apt_install,wrk,wrk)
+
+bench: index wrk
 	$(BIN)/python -m qa.bench --plot docs/bench.png
+
+# Overload behaviour: qa serve at 1, 32 and 128 clients, /health probed meanwhile (bounded).
+loadtest: index wrk
+	$(BIN)/python -m qa.loadtest
 
 # Synthetic vectors, no model or index needed; about an hour at 1M passages on one core.
 bench-scale: install

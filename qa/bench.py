@@ -38,7 +38,7 @@ from qa.loadgen import LoadResult, LoadSpec, run_load, wrk_path
 from qa.settings import Settings, load_settings
 
 CONCURRENCY = (1, 8, 32, 64)
-DEV_DOCS = Path("/work/shared/devsets/piaf-dev/docs")
+DEV_DOCS = Path("eval/piaf-dev/docs")  # the French dev set kept in the repository
 # The service as it was: PyTorch, each request embedding its own question.
 OLD_PATH = {"QA_ENCODER_BACKEND": "torch", "QA_BATCH_MAX": "1"}
 OLD_NAME = "PyTorch, one at a time"
@@ -126,10 +126,10 @@ def measure_serving(
     duration_s: int,
     concurrency: Sequence[int],
 ) -> ServingReport:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with serve_until_ready(port, env) as (server, ready_s):
-        rss_ready = _rss_mb(server.pid, "VmRSS")
+        rss_ready = rss_mb(server.pid, "VmRSS")
         spec = LoadSpec(
             url=f"{url}/search",
             method="POST",
@@ -151,8 +151,8 @@ def measure_serving(
             path=path,
             ready_s=round(ready_s, 2),
             rss_ready_mb=rss_ready,
-            rss_after_load_mb=_rss_mb(server.pid, "VmRSS"),
-            peak_rss_mb=_rss_mb(server.pid, "VmHWM"),
+            rss_after_load_mb=rss_mb(server.pid, "VmRSS"),
+            peak_rss_mb=rss_mb(server.pid, "VmHWM"),
             load=load,
             cpu_ms_per_request=cpu,
         )
@@ -164,36 +164,40 @@ def serve_until_ready(
 ) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
     """`qa serve` on `port` with `env` added, until `/ready` answers; the seconds it took."""
     start = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=os.environ | {"QA_QUERY_CACHE_SIZE": "0"} | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        while True:
-            if server.poll() is not None:
-                said = server.stderr.read().decode(errors="replace") if server.stderr else ""
-                raise QAError(f"qa serve stopped during start-up: {said.strip()[-300:]}")
-            if time.perf_counter() - start > READY_TIMEOUT_S:
-                raise QAError(f"qa serve was not ready within {READY_TIMEOUT_S:.0f} s")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.02)
-        yield server, time.perf_counter() - start
-    finally:
-        server.terminate()
+    # Its log goes to a file: a pipe nobody reads would fill up with one access line per request
+    # and stop the server in the middle of a load run.
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=os.environ | {"QA_QUERY_CACHE_SIZE": "0"} | env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            while True:
+                if server.poll() is not None:
+                    log.seek(0)
+                    said = log.read().decode(errors="replace")
+                    raise QAError(f"qa serve stopped during start-up: {said.strip()[-300:]}")
+                if time.perf_counter() - start > READY_TIMEOUT_S:
+                    raise QAError(f"qa serve was not ready within {READY_TIMEOUT_S:.0f} s")
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.02)
+            yield server, time.perf_counter() - start
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
 
 
-def _rss_mb(pid: int, field: str) -> float:
+def rss_mb(pid: int, field: str) -> float:
     """A memory figure of /proc/PID/status (VmRSS: now, VmHWM: peak), in MB."""
     status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
     match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
@@ -206,7 +210,7 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as probe:

@@ -22,7 +22,7 @@ from qa.index import IndexReport, update_index
 from qa.ingest import corpus_files
 from qa.settings import Settings
 
-DEFAULT_SOURCES = [Path("seeds"), Path("/work/shared/devsets/piaf-dev/docs")]
+DEFAULT_SOURCES = [Path("seeds"), Path("eval/piaf-dev/docs")]
 PARAGRAPHS_PER_ARTICLE = 2
 ADDITIONS = 3
 

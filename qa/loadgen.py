@@ -52,6 +52,7 @@ class LoadResult:
     p99_ms: float
     max_ms: float
     errors: dict[str, int]  # by kind: connect, read, write, timeout, status (not 2xx or 3xx)
+    statuses: dict[int, int] = field(default_factory=dict)  # responses by HTTP status
 
     @property
     def error_count(self) -> int:
@@ -94,10 +95,17 @@ local bodies = {{
 {bodies}
 }}
 local next_body = 0
+local threads = {{}}
+statuses = {{}}
 
 function setup(thread)
   thread:set("offset", next_body)
   next_body = next_body + 1
+  table.insert(threads, thread)
+end
+
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
 end
 
 function init(args)
@@ -114,6 +122,16 @@ end
 
 done = function(summary, latency, requests)
   local e = summary.errors
+  local counts = {{}}
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do
+      counts[status] = (counts[status] or 0) + count
+    end
+  end
+  local by_status = {{}}
+  for status, count in pairs(counts) do
+    table.insert(by_status, "\\"" .. status .. "\\": " .. count)
+  end
   io.write({lua_string(RESULT_MARK)}, "{{",
     "\\"requests\\": ", summary.requests, ", ",
     "\\"duration_us\\": ", summary.duration, ", ",
@@ -121,7 +139,8 @@ done = function(summary, latency, requests)
     "\\"max\\": ", latency.max / 1000, ", ",
     "\\"errors\\": {{\\"connect\\": ", e.connect, ", \\"read\\": ", e.read,
     ", \\"write\\": ", e.write, ", \\"status\\": ", e.status,
-    ", \\"timeout\\": ", e.timeout, "}}}}\\n")
+    ", \\"timeout\\": ", e.timeout, "}}, ",
+    "\\"statuses\\": {{", table.concat(by_status, ", "), "}}}}\\n")
 end
 """
 
@@ -168,6 +187,7 @@ class _WrkReport(BaseModel):
     p99: float
     max: float
     errors: dict[str, int]
+    statuses: dict[int, int]
 
 
 def _result(spec: LoadSpec, line: str) -> LoadResult:
@@ -186,4 +206,5 @@ def _result(spec: LoadSpec, line: str) -> LoadResult:
         p99_ms=round(report.p99, 2),
         max_ms=round(report.max, 2),
         errors=report.errors,
+        statuses=report.statuses,
     )
