@@ -40,6 +40,7 @@ from qa.errors import (
     DocumentNotFoundError,
     IndexLockedError,
     IndexUnavailableError,
+    IndexWriteError,
     InvalidQueryError,
     ModelError,
     OverloadedError,
@@ -75,6 +76,7 @@ ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     DocumentNotFoundError: (404, "unknown_document"),
     AccessDeniedError: (401, "unauthorized"),
     IndexLockedError: (503, "index_busy"),
+    IndexWriteError: (507, "index_write_failed"),
     OverloadedError: (503, "overloaded"),
     RateLimitedError: (429, "rate_limited"),
     # nginx's code for a client that closed the connection: only the log and metrics see it.

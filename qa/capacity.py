@@ -1,6 +1,6 @@
 """Capacity benchmark on synthetic vectors: `python -m qa.capacity` (`make bench-scale`).
 
-Part 1, passages: at each size, every index type of `qa.ann` is built over the same clustered
+Part 1, passages: at each size, every index type of `qa.store.ann` is built over the same clustered
 384-dimension unit vectors (`qa.synthetic`) and measured: build time, memory per passage (the
 serialised index, and the process's resident-memory growth), single-query latency p50/p99 at
 the given thread count (the service searches one question at a time), batch time per query,
@@ -9,8 +9,8 @@ and recall@10 against the exact index of the same run.
 Part 2, sentences: at one size, with about five sentence rows per passage, today's dense path
 (passage index + a sentence index searched for 4x the candidates, a passage scoring the higher
 of its own cosine and its best sentence's) against the cheaper path (only the sentences of the
-top passages scored, `qa.ann.rescore_with_sentences`): latency, memory, recall@10 of the cheaper
-path against today's.
+top passages scored, `qa.store.ann.rescore_with_sentences`): latency, memory, recall@10 of the
+cheaper path against today's.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
-from qa import ann
-from qa.ann import IndexKind
 from qa.capacity_measure import K, Latency, bench_passages, bench_sentences
 from qa.cli import ArgumentParser, whole_number
+from qa.store import ann
+from qa.store.ann import IndexKind
 from qa.synthetic import generate
 
 

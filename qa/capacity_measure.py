@@ -1,8 +1,8 @@
 """The measurements of the capacity benchmark (`python -m qa.capacity` prints them).
 
-Passages: each index type of `qa.ann` over the same vectors, recall against the exact one.
+Passages: each index type of `qa.store.ann` over the same vectors, recall against the exact one.
 Sentences: today's dense path (passage index + sentence index) against rescoring the sentences
-of the top passages only (`qa.ann.rescore_with_sentences`).
+of the top passages only (`qa.store.ann.rescore_with_sentences`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from functools import partial
 import numpy as np
 import numpy.typing as npt
 
-from qa import ann
-from qa.ann import AnnSpec, IndexKind, ScoredPassage
+from qa.store import ann
+from qa.store.ann import AnnSpec, IndexKind, ScoredPassage
 from qa.synthetic import SyntheticCorpus
 
 K = 10

@@ -10,6 +10,7 @@ QAError
 ├── DocumentNotFoundError   an article name that is not in the corpus folder
 ├── AccessDeniedError       a missing or wrong API key
 ├── IndexLockedError        another writer holds the index
+├── IndexWriteError         a new index version cannot be written (disk full...)
 ├── LoadGeneratorError      the HTTP load generator (wrk) is missing or failed
 ├── ClientGoneError         the client left before its queued search started
 ├── RetryLaterError         refused for now (carries `retry_after` seconds)
@@ -80,6 +81,10 @@ class DocumentNotFoundError(QAError):
 
 class AccessDeniedError(QAError):
     """A request without the API key its route needs, or with a wrong one."""
+
+
+class IndexWriteError(QAError):
+    """A new index version could not be written; the published one is untouched."""
 
 
 class IndexLockedError(QAError):

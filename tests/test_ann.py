@@ -1,4 +1,4 @@
-"""qa.ann: each index type against exact search on clustered synthetic vectors, the choice
+"""qa.store.ann: each index type against exact search on clustered synthetic vectors, the choice
 rule, and sentence rescoring against a brute-force reference."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qa import ann, synthetic
-from qa.ann import AnnSpec, ScoredPassage
+from qa.store.ann import AnnSpec, ScoredPassage
 
 ROWS = 4000
 QUERIES = 100

@@ -29,6 +29,8 @@ from tests.conftest import MODELS, ROOT, SEEDS, assert_one_error_line, free_port
 
 QUESTION = "Combien de puces Ascend 910B ByteDance a-t-il commandées ?"
 
+DEV_DOCS = ROOT / "eval" / "piaf-dev" / "docs"
+
 
 def live_settings(tmp_path: Path, **overrides: object) -> Settings:
     corpus = tmp_path / "corpus"
@@ -65,12 +67,12 @@ def finish(
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
-def wait_for(condition: object, timeout: float, what: str) -> None:
+def wait_for(condition: object, timeout: float, what: str, every: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(every)
 
 
 def change_every_article(settings: Settings, mark: str) -> None:
@@ -78,6 +80,11 @@ def change_every_article(settings: Settings, mark: str) -> None:
     for path in settings.corpus_dir.glob("*.txt"):
         with path.open("a", encoding="utf-8") as file:
             file.write(f"\nCette dépêche a été mise à jour ({mark}).\n")
+
+
+def change_one_article(settings: Settings, mark: str) -> None:
+    with (settings.corpus_dir / "003_8a499cfd293259c1.txt").open("a", encoding="utf-8") as file:
+        file.write(f"\nCette dépêche a été mise à jour ({mark}).\n")
 
 
 def lock_holder(settings: Settings) -> str:
@@ -155,8 +162,11 @@ def test_a_chunking_change_embeds_everything_and_says_why(
 
 @pytest.fixture
 def published(encoder: SentenceTransformerEncoder, tmp_path: Path) -> Settings:
-    """The seeds indexed and published once, in-process."""
+    """The seeds and the dev set's 41 articles indexed and published once, in-process: enough
+    to write that a run can be caught while it writes its version."""
     settings = live_settings(tmp_path)
+    for article in DEV_DOCS.glob("*.txt"):
+        shutil.copy(article, settings.corpus_dir)
     update_index(settings, encoder)
     return settings
 
@@ -183,11 +193,20 @@ def test_kill_9_at_any_moment_leaves_the_previous_version_servable(
         ),
     }
     for moment, reached in moments.items():
-        process = qa_process(published, "index")
-        wait_for(lambda: reached() or process.poll() is not None, 300, moment)  # noqa: B023
-        if moment == "embedding":
-            time.sleep(3)
-        assert process.poll() is None, f"the run ended before {moment}: {finish(process)}"
+        for attempt in range(5):
+            process = qa_process(published, "index")
+            wait_for(lambda: reached() or process.poll() is not None, 300, moment, every=0.002)  # noqa: B023
+            if moment == "embedding":
+                time.sleep(1)
+            if process.poll() is None:
+                break
+            # Writing a version takes milliseconds: a run may finish before it is caught. It
+            # published a good version; change one article and try again.
+            assert finish(process).returncode == 0
+            good = read_pointer(published.index_dir)
+            change_one_article(published, f"kill {attempt}")
+        else:
+            pytest.fail(f"no run could be caught {moment}")
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         assert_serves(published, encoder, good)

@@ -13,6 +13,7 @@ lexical/        the BM25 index (bm25s format)
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from qa.chunk import Chunk
 from qa.embed import Vectors
-from qa.errors import IndexCorruptError, IndexMismatchError
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexWriteError
 from qa.lexical import LexicalIndex
 from qa.store.integrity import check_vectors, record_files, verify_files
 from qa.store.protocol import (
@@ -162,9 +163,19 @@ class EmbeddedStore:
         if self.home is None:
             raise ValueError("this store has no index folder to publish into")
         self._arrange_if_changed()
-        staging = stage(self.home)
-        self.save(staging, manifest)
-        version = commit(self.home, staging, self.keep)
+        try:
+            staging = stage(self.home)
+            try:
+                self.save(staging, manifest)
+                version = commit(self.home, staging, self.keep)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)  # never half a version left behind
+                raise
+        except OSError as error:  # a full disk, a read-only folder...
+            raise IndexWriteError(
+                f"cannot write a new index version in {self.home}: {error.strerror or error}; "
+                "the published version is unchanged"
+            ) from error
         self._manifest = manifest.model_copy(update={"version": version})
         return version
 
