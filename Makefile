@@ -58,11 +58,12 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# The browser tests drive Debian's Chromium through Playwright; they never download a browser.
+# The browser tests drive Debian's Chromium through Playwright (they never download a browser);
+# the load tests drive wrk.
 browser:
 	$(call apt_install,chromium,chromium)
 
-test: model lint browser
+test: model lint browser wrk
 	$(BIN)/python -m pytest
 
 # The project's set on seeds/, then the French dev set on its own articles (indexed on first use).
