@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.embed import Encoder, Vectors
+from qa.metrics import observe_embedding_batch
 from qa.settings import Settings
 
 EmbedBatch = Callable[[Sequence[str]], Vectors]
@@ -37,12 +38,19 @@ class MicroBatcher:
     """One worker thread embedding queued texts in batches of at most `max_batch`, the first
     of each batch waiting at most `window_s` for others."""
 
-    def __init__(self, embed: EmbedBatch, *, window_s: float, max_batch: int) -> None:
+    def __init__(
+        self,
+        embed: EmbedBatch,
+        *,
+        window_s: float,
+        max_batch: int,
+        on_batch: Callable[[int], None] = lambda size: None,
+    ) -> None:
         self._embed = embed
         self.window_s = window_s
         self.max_batch = max_batch
+        self._on_batch = on_batch  # told each batch's size (the metrics)
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
-        self.batch_sizes: list[int] = []  # every batch run, for tests and the benchmark
         self._worker = threading.Thread(target=self._run, name="qa-embed-batcher", daemon=True)
         self._worker.start()
 
@@ -81,7 +89,7 @@ class MicroBatcher:
                 return
 
     def _embed_batch(self, batch: list[_Pending]) -> None:
-        self.batch_sizes.append(len(batch))
+        self._on_batch(len(batch))
         try:
             vectors = self._embed([item.text for item in batch])
         except BaseException as error:  # any failure belongs to the callers, not the worker
@@ -125,12 +133,22 @@ class QuestionCache:
 class BatchingEncoder:
     """An `Encoder` whose questions go through a `QuestionCache` and a `MicroBatcher`."""
 
-    def __init__(self, encoder: Encoder, *, window_s: float, max_batch: int, cache_size: int):
+    def __init__(
+        self,
+        encoder: Encoder,
+        *,
+        window_s: float,
+        max_batch: int,
+        cache_size: int,
+        on_batch: Callable[[int], None] = lambda size: None,
+    ):
         self.encoder = encoder
         self.model_id = encoder.model_id
         self.dimension = encoder.dimension
         self.query_prompt: str = getattr(encoder, "query_prompt", "")
-        self.batcher = MicroBatcher(encoder.embed_queries, window_s=window_s, max_batch=max_batch)
+        self.batcher = MicroBatcher(
+            encoder.embed_queries, window_s=window_s, max_batch=max_batch, on_batch=on_batch
+        )
         self.cache = QuestionCache(cache_size)
 
     def count_tokens(self, text: str) -> int:
@@ -176,6 +194,7 @@ def micro_batched(searcher: HasEncoder, settings: Settings) -> Iterator[None]:
         window_s=settings.batch_window_ms / 1000,
         max_batch=settings.batch_max,
         cache_size=settings.query_cache_size,
+        on_batch=observe_embedding_batch,
     )
     searcher.encoder = batching
     try:

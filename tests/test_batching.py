@@ -19,6 +19,7 @@ from qa.batching import BatchingEncoder, MicroBatcher, QuestionCache, micro_batc
 from qa.embed import Encoder, Vectors
 from qa.evaluate import load_questions
 from qa.index import Index
+from qa.metrics import REGISTRY
 from qa.search import Searcher
 from qa.settings import Settings
 from tests.conftest import ROOT, FakeEncoder
@@ -47,14 +48,21 @@ def test_concurrent_questions_get_their_unbatched_vectors_in_shared_batches(
     encoder: Encoder, questions: list[str]
 ) -> None:
     asked = questions[:24]
-    batching = BatchingEncoder(encoder, window_s=0.05, max_batch=32, cache_size=0)
+    sizes: list[int] = []
+    batching = BatchingEncoder(
+        encoder, window_s=0.05, max_batch=32, cache_size=0, on_batch=sizes.append
+    )
     try:
         vectors = all_at_once(len(asked), lambda i: batching.embed_queries([asked[i]])[0])
     finally:
         batching.close()
     assert np.allclose(np.vstack(vectors), encoder.embed_queries(asked), atol=1e-5)
-    assert sum(batching.batcher.batch_sizes) == len(asked)
-    assert max(batching.batcher.batch_sizes) > 1  # they really were embedded together
+    assert sum(sizes) == len(asked)
+    assert max(sizes) > 1  # they really were embedded together
+
+
+def batch_metric(part: str) -> float:
+    return REGISTRY.get_sample_value(f"qa_embedding_batch_size_{part}") or 0.0
 
 
 def test_concurrent_searches_answer_exactly_as_sequential_ones(
@@ -64,12 +72,14 @@ def test_concurrent_searches_answer_exactly_as_sequential_ones(
     asked = questions[:16]
     expected = [searcher.search(question).model_dump() for question in asked]
     batched = settings.model_copy(update={"batch_window_ms": 20.0, "query_cache_size": 0})
+    batches_before = batch_metric("count")
     with micro_batched(searcher, batched):
         assert isinstance(searcher.encoder, BatchingEncoder)
-        batcher = searcher.encoder.batcher
         answers = all_at_once(len(asked), lambda i: searcher.search(asked[i]).model_dump())
     assert answers == expected
-    assert max(batcher.batch_sizes) > 1
+    # Every batch is in the metrics, and fewer batches than questions ran: they were shared.
+    assert batch_metric("sum") >= len(asked)
+    assert 0 < batch_metric("count") - batches_before < len(asked)
     assert searcher.encoder is encoder  # put back on the way out
 
 
@@ -78,13 +88,14 @@ def test_a_batch_never_exceeds_the_maximum() -> None:
         time.sleep(0.01)
         return FakeEncoder().embed_queries(texts)
 
-    batcher = MicroBatcher(slow, window_s=0.05, max_batch=4)
+    sizes: list[int] = []
+    batcher = MicroBatcher(slow, window_s=0.05, max_batch=4, on_batch=sizes.append)
     try:
         all_at_once(20, lambda i: batcher.embed([f"question {i}"]))
     finally:
         batcher.close()
-    assert sum(batcher.batch_sizes) == 20
-    assert max(batcher.batch_sizes) == 4
+    assert sum(sizes) == 20
+    assert max(sizes) == 4
 
 
 def test_an_encoder_error_reaches_every_caller_and_the_worker_survives_it() -> None:
