@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa import ann, synthetic
+from qa import synthetic
+from qa.store import ann
 from qa.store.ann import AnnSpec, ScoredPassage
 
 ROWS = 4000
