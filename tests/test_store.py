@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from qa.chunk import ChunkingConfig
-from qa.errors import IndexCorruptError, IndexLockedError, IndexUnavailableError
+from qa.errors import IndexCorruptError, IndexLockedError, IndexUnavailableError, IndexWriteError
 from qa.index import build_index, load_index, save_index
 from qa.ingest import load_corpus
 from qa.store import (
@@ -141,7 +141,7 @@ def test_a_crash_before_the_pointer_moves_keeps_the_previous_version(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexWriteError, match="disk full; the published version is unchanged"):
         save_index(store, published)
     monkeypatch.undo()
     assert load_index(published, "fake-bow").manifest.version == served
