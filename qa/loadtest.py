@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 
@@ -33,6 +34,7 @@ from qa.settings import load_settings
 
 CONCURRENCY = (1, 32, 128)
 PROBE_INTERVAL_S = 0.1
+IDLE_GAUGES = ("qa_searches_queued", "qa_searches_in_progress")
 
 
 @dataclass(frozen=True)
@@ -118,11 +120,36 @@ def run(
         rss_ready = rss_mb(server.pid, "VmRSS")
         points = []
         for connections in concurrency:
+            # wrk hangs up at the end of a run, but the searches it left admitted still hold
+            # their places: a point started before they end measures the previous one's load.
+            wait_until_idle(base, timeout_s=timeout_s + settings.search_deadline_s)
             with probing_health(f"{base}/health") as latencies:
                 load = run_load(replace(spec, connections=connections, duration_s=duration_s))
             points.append(LoadPoint(load, summarise(latencies), rss_mb(server.pid, "VmRSS")))
-            time.sleep(min(timeout_s, 5))  # let the searches still admitted finish
     return LoadTestReport(rss_ready, points)
+
+
+def searches_admitted(metrics_text: str) -> float:
+    """Searches waiting or being computed, read from the service's /metrics text."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics_text)
+        if family.name in IDLE_GAUGES
+        for sample in family.samples
+    )
+
+
+def wait_until_idle(base: str, timeout_s: float) -> None:
+    """Returns once the service at `base` has no search admitted, or after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            try:
+                if searches_admitted(client.get(f"{base}/metrics").text) == 0:
+                    return
+            except httpx.HTTPError:
+                pass  # busy enough not to answer within a second: still not idle
+            time.sleep(PROBE_INTERVAL_S)
 
 
 def print_report(report: LoadTestReport, console: Console) -> None:

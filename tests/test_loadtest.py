@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from qa import metrics
 from qa.index import Index
+from qa.loadtest import searches_admitted
 from qa.settings import Settings
 from tests.conftest import ROOT, assert_one_error_line, run_module
 
@@ -58,3 +60,15 @@ def test_past_its_capacity_the_service_refuses_at_once_and_stays_healthy(
         assert point["health"]["probes"] > 0
         assert point["health"]["failures"] == 0
         assert point["rss_after_mb"] > 0
+
+
+def test_the_service_counts_as_idle_only_with_no_search_waiting_or_running() -> None:
+    queued, running = metrics.SEARCHES_QUEUED, metrics.SEARCHES_IN_PROGRESS
+    assert searches_admitted(metrics.exposition().decode()) == 0
+    queued.inc(2)
+    running.inc()
+    try:
+        assert searches_admitted(metrics.exposition().decode()) == 3
+    finally:
+        queued.dec(2)
+        running.dec()
