@@ -145,6 +145,7 @@ class BatchingEncoder:
         self.encoder = encoder
         self.model_id = encoder.model_id
         self.dimension = encoder.dimension
+        self.precision = encoder.precision
         self.query_prompt: str = getattr(encoder, "query_prompt", "")
         self.batcher = MicroBatcher(
             encoder.embed_queries, window_s=window_s, max_batch=max_batch, on_batch=on_batch

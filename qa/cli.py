@@ -100,6 +100,7 @@ def run_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def _index_problems(settings: Settings) -> list[str]:
     """Why the index folder does not hold a current index of the corpus; empty if it does."""
+    from qa.embed import vectors_precision
     from qa.index import stale_reasons
     from qa.ingest import fingerprint
     from qa.store.choice import published_manifest
@@ -115,6 +116,8 @@ def _index_problems(settings: Settings) -> list[str]:
     )
     if manifest.model != settings.model:
         reasons.insert(0, f"built with model {manifest.model!r}")
+    elif manifest.precision != vectors_precision(settings):
+        reasons.insert(0, f"built with encoder precision {manifest.precision}")
     return reasons
 
 

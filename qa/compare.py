@@ -97,11 +97,11 @@ def config_settings(base: Settings, config: Config) -> Settings:
 
 
 def needs_own_index(base: Settings, settings: Settings) -> bool:
-    """True when the settings index the corpus differently (chunking, model, prompts)."""
-    return (
-        ChunkingConfig.from_settings(settings) != ChunkingConfig.from_settings(base)
-        or settings.model != base.model
-        or settings.query_prompt != base.query_prompt
+    """True when the settings index the corpus differently (chunking, model, its precision,
+    prompts)."""
+    return ChunkingConfig.from_settings(settings) != ChunkingConfig.from_settings(base) or any(
+        getattr(settings, name) != getattr(base, name)
+        for name in ("model", "encoder_precision", "query_prompt", "passage_prompt")
     )
 
 

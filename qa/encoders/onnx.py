@@ -39,6 +39,7 @@ class OnnxEncoder:
         batch_size: int = 32,
         threads: int = 0,
         max_tokens: int = 512,
+        precision: str = "fp32",
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -68,6 +69,7 @@ class OnnxEncoder:
         if not isinstance(shape[-1], int):
             raise ModelError(f"ONNX model {onnx_file} does not say its embedding dimension")
         self.model_id = model_id
+        self.precision = precision
         self.dimension = shape[-1]
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt

@@ -36,6 +36,7 @@ class SentenceTransformerEncoder:
             detail = " ".join(str(error).split())  # its messages run over several lines
             raise ModelError(f"cannot load embedding model {location!r}: {detail}") from error
         self.model_id = model_id
+        self.precision = "fp32"
         dimension = self._model.get_embedding_dimension()
         if dimension is None:
             raise ModelError(f"model {model_id!r} does not say its embedding dimension")

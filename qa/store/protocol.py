@@ -39,6 +39,8 @@ class Embedding(BaseModel):
     format: int = INDEX_FORMAT
     model: str
     dimension: int
+    # Indexes written before the field were all fp32 (or int8, which nothing recorded).
+    precision: str = "fp32"
     query_prompt: str
     chunking: ChunkingConfig
 
