@@ -24,7 +24,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from qa import __version__, metrics
+from qa import __version__, heap, metrics
 from qa.access import presented_key, require_reader
 from qa.access_log import RequestObserver, log_search
 from qa.admission import Admission, AdmissionLimits, is_costly
@@ -254,6 +254,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The index first: it is quick to load and the likelier to be missing.
         loaded = searcher or Searcher(open_store(settings), load_encoder(settings), settings)
+        loaded.warm_up()
+        heap.freeze()
         app.state.searcher = loaded
         app.state.admission = Admission(
             AdmissionLimits(
@@ -275,6 +277,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
                 await app.state.reloader.stop()
         app.state.admission.close()
         app.state.searcher = app.state.admission = None
+        heap.thaw()
 
     # /docs and /redoc with their scripts served from the package: no CDN, the service is offline.
     app = FastAPIOffline(

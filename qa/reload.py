@@ -14,6 +14,7 @@ import logging
 import threading
 from typing import Any
 
+from qa import heap
 from qa.errors import IndexUnavailableError
 from qa.search import Searcher
 from qa.settings import Settings
@@ -61,6 +62,7 @@ class IndexReloader:
             index.home, index.keep = self.settings.index_dir, self.settings.keep_versions
             self.state.searcher = Searcher(index, served.encoder, self.settings)
             self._refused = None
+            heap.refreeze()
             log.info(
                 "now serving index version %s (%d passages), was %s",
                 folder.name,

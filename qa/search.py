@@ -29,6 +29,7 @@ CANDIDATES = 100
 LANGUAGE_MIN_PROBABILITY = 0.7
 # Weight of shared terms when picking the highlight sentence: breaks near-ties in cosine.
 HIGHLIGHT_TERM_WEIGHT = 0.1
+WARM_UP_QUESTION = "Quelle est la question ?"
 
 DetectorFactory.seed = 0  # langdetect is random by default: same question, same language
 
@@ -103,6 +104,11 @@ class Searcher:
         self.fusion = settings.fusion
         self.fusion_dense_weight = settings.fusion_dense_weight
         self.answerable_threshold = settings.answerable_threshold
+
+    def warm_up(self) -> None:
+        """One search, so that what loads on first use (langdetect's language profiles, the
+        lexical analyser) loads now rather than on the first reader's question."""
+        self.search(WARM_UP_QUESTION, 1)
 
     def search(
         self,

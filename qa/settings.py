@@ -165,8 +165,10 @@ class Settings(BaseSettings):
     search_workers: int = Field(
         2, ge=1, le=64, description="Searches computed at once (the search thread pool)."
     )
+    # 64 waiting at the ~55 searches/s of 2 cores (README, "Benchmarks") is about 1.2 s of
+    # wait: 64 clients are all served, well within a client's usual timeout.
     search_queue: int = Field(
-        32,
+        64,
         ge=0,
         le=10_000,
         description="Searches that may wait for a worker; more are refused at once with 503.",

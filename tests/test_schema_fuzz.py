@@ -5,15 +5,19 @@ body, headers). Bounded: MAX_EXAMPLES per operation and mode, a fixed seed (dera
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import schemathesis
 import uvicorn
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
+from pydantic import SecretStr
 from schemathesis import BaseSchema, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -30,6 +34,9 @@ from qa.settings import Settings
 from tests.conftest import free_port
 
 MAX_EXAMPLES = 150
+# Each accepted document call embeds an article and publishes an index version (about a second).
+MAX_DOCUMENT_EXAMPLES = 40
+ADMIN_KEY = "fuzz-admin-key"
 OPERATIONS = [
     ("POST", "/search"),
     ("GET", "/search"),
@@ -38,8 +45,8 @@ OPERATIONS = [
     ("GET", "/health"),
     ("GET", "/ready"),
 ]
-# The document API writes the corpus and publishes an index version on every call: it is
-# tested through tests/test_documents.py, not fuzzed here (it is off without an admin key).
+# The document API (on with an admin key) writes the corpus and publishes an index version on
+# every accepted call: fuzzed on copies of the corpus and index, fewer cases.
 DOCUMENT_OPERATIONS = [
     ("GET", "/documents"),
     ("PUT", "/documents/{name}"),
@@ -58,22 +65,50 @@ CHECKS = [
 CASES: Counter[str] = Counter()
 
 
-@pytest.fixture(scope="module")
-def fuzzed_url(real_index: Index, settings: Settings) -> Iterator[str]:
+@contextmanager
+def serving(app: FastAPI, name: str) -> Iterator[str]:
+    """`app` on a real uvicorn server on a free loopback port, until the block ends."""
     port = free_port()
-    app = api.create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, name="uvicorn-fuzz", daemon=True)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + 180
     while not server.started:
         assert thread.is_alive(), "the server stopped during start-up"
         assert time.monotonic() < deadline, "the server did not start within 180 s"
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def fuzzed_url(real_index: Index, settings: Settings) -> Iterator[str]:
+    with serving(api.create_app(settings), "uvicorn-fuzz") as url:
+        yield url
     print(f"\nschemathesis cases per operation: {dict(sorted(CASES.items()))}")
+
+
+@pytest.fixture(scope="module")
+def editable_url(
+    real_index: Index, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The app with the document API on, over copies of the corpus and index that it edits."""
+    folder = tmp_path_factory.mktemp("fuzz-documents")
+    shutil.copytree(settings.corpus_dir, folder / "corpus")
+    shutil.copytree(settings.index_dir, folder / "index")
+    editable = settings.model_copy(
+        update={
+            "corpus_dir": folder / "corpus",
+            "index_dir": folder / "index",
+            "admin_api_key": SecretStr(ADMIN_KEY),
+            "reload_interval": 0,
+        }
+    )
+    with serving(api.create_app(editable), "uvicorn-fuzz-documents") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +156,39 @@ def test_generated_requests_get_documented_answers_and_no_server_error(
     CASES[f"{method} {path} ({mode})"] = cases
     # A few operations have fewer distinct inputs than MAX_EXAMPLES (/health has none).
     assert cases >= (1 if path in ("/health", "/ready", "/sources") else 50), cases
+
+
+@pytest.fixture(scope="module")
+def documents_schema(editable_url: str) -> BaseSchema:
+    return schemathesis.openapi.from_url(f"{editable_url}/openapi.json")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "mode"),
+    [(method, path, GenerationMode.POSITIVE) for method, path in DOCUMENT_OPERATIONS]
+    + [("PUT", "/documents/{name}", GenerationMode.NEGATIVE)],
+)
+def test_generated_document_requests_get_documented_answers_and_no_server_error(
+    documents_schema: BaseSchema, method: str, path: str, mode: GenerationMode
+) -> None:
+    operation = documents_schema[path][method]
+    cases = 0
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=MAX_DOCUMENT_EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+    def call(case: schemathesis.Case) -> None:
+        nonlocal cases
+        cases += 1
+        case.call_and_validate(
+            headers={"Authorization": f"Bearer {ADMIN_KEY}"}, checks=CHECKS, timeout=120
+        )
+
+    call()
+    CASES[f"{method} {path} ({mode})"] = cases
+    assert cases >= (1 if path == "/documents" else 20), cases

@@ -1,0 +1,44 @@
+"""The serving process freezes its long-lived objects out of the cyclic collector's reach while
+it serves, and gives them back when it stops (`qa.heap`; the pauses it avoids are in the
+README, "Health under load")."""
+
+from __future__ import annotations
+
+import gc
+
+from fastapi.testclient import TestClient
+
+from qa import heap
+from qa.api import create_app
+from qa.embed import Encoder
+from qa.index import Index
+from qa.search import Searcher
+from qa.settings import Settings
+
+
+def test_serving_freezes_the_loaded_index_and_stopping_thaws_it(
+    real_index: Index, encoder: Encoder, settings: Settings
+) -> None:
+    heap.thaw()  # whatever an earlier test's application left frozen
+    app = create_app(settings, Searcher(real_index, encoder, settings))
+    with TestClient(app) as client:
+        # The index, the tokenizer, langdetect's profiles (loaded by the warm-up search).
+        assert gc.get_freeze_count() > 100_000
+        assert client.get("/health").status_code == 200
+    assert gc.get_freeze_count() == 0
+
+
+def test_refreezing_lets_the_objects_that_died_be_collected() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self  # a cycle: only the cyclic collector can free it
+
+    heap.thaw()
+    node = Node()
+    heap.freeze()
+    frozen = gc.get_freeze_count()
+    del node  # garbage now, but frozen: the collector does not see it
+    assert not any(isinstance(o, Node) for o in gc.get_objects())
+    heap.refreeze()
+    assert gc.get_freeze_count() < frozen
+    heap.thaw()
