@@ -312,7 +312,12 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     _add_error_handlers(app)
     _add_routes(app)
-    app.include_router(document_router)
+    # The document API: a key (401), an unknown article or no admin key (404), an article too
+    # large (413) or of another type (415), an index that cannot be written (507).
+    app.include_router(
+        document_router,
+        responses={code: {"model": ErrorBody} for code in (401, 404, 413, 415, 507)},
+    )
     _answer_head(app)
     return app
 

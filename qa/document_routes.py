@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field, ValidationError
+from pydantic.config import JsonDict
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from qa.access import require_admin
-from qa.documents import article_name, check_article, delete_article, write_article
+from qa.documents import NAME_PATTERN, article_name, check_article, delete_article, write_article
 from qa.errors import DocumentError
 from qa.index import update_index
 from qa.ingest import Metadata
@@ -27,10 +28,20 @@ from qa.settings import Settings
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Depends(require_admin)])
 
 
+# What the schema says of an article's text: a sentence (two words, then the rest of a line
+# that ends with a full stop); as a plain text file, a title line before it. The service checks
+# more (`qa.ingest.parse_document`: boilerplate and heading lines do not count) and says why.
+SENTENCE = r"[A-Za-z]{2} [A-Za-z]{2}[^\r\n]*\."
+TEXT_SCHEMA: JsonDict = {"pattern": SENTENCE}
+PLAIN_TEXT_SCHEMA: JsonDict = {"pattern": rf"[A-Za-z]{{2}}[^\r\n]*\n\s*{SENTENCE}"}
+# The article's name, as `qa.documents.article_name` checks it (it also refuses "..").
+NAME_SCHEMA: JsonDict = {"pattern": f"^{NAME_PATTERN}$"}
+
+
 class DocumentBody(BaseModel):
     """An article sent as JSON; the title, when given, becomes its first line (its headline)."""
 
-    text: str
+    text: str = Field(json_schema_extra=TEXT_SCHEMA)
     title: str | None = Field(None, max_length=500)
     url: str | None = Field(None, max_length=2000)
     published: date | None = None
@@ -58,11 +69,14 @@ class DocumentList(BaseModel):
     documents: list[DocumentInfo]
 
 
+# Documented, not validated here: `article_name` refuses with its own message.
+ArticleName = Annotated[str, Path(json_schema_extra=NAME_SCHEMA)]
+
 _BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "text/plain": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string", **PLAIN_TEXT_SCHEMA}},
             "application/json": {"schema": DocumentBody.model_json_schema()},
         },
     }
@@ -93,7 +107,7 @@ def list_documents(request: Request) -> DocumentList:
 
 
 @router.put("/{name}", response_model=DocumentChange, openapi_extra=_BODY)
-async def put_document(name: str, request: Request) -> DocumentChange:
+async def put_document(name: ArticleName, request: Request) -> DocumentChange:
     """Add or replace an article: `text/plain` (UTF-8), or JSON `{text, title?, url?,
     published?}`. Answers once the new index version holding it is served."""
     data, metadata = _article(request.headers.get("content-type", ""), await request.body())
@@ -105,7 +119,7 @@ async def put_document(name: str, request: Request) -> DocumentChange:
 
 
 @router.delete("/{name}", response_model=DocumentChange)
-def delete_document(name: str, request: Request) -> DocumentChange:
+def delete_document(name: ArticleName, request: Request) -> DocumentChange:
     """Remove an article from the corpus folder and from the served index."""
     settings: Settings = request.app.state.settings
     name = article_name(name)

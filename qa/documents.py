@@ -16,7 +16,8 @@ from qa.ingest import Metadata, metadata_path, parse_document, read_metadata
 from qa.settings import Settings
 
 # Letters, digits, dot, dash, underscore; starting with a letter or digit: no "/", no "..".
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}")
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}"
+_NAME = re.compile(NAME_PATTERN)
 
 
 def article_name(name: str) -> str:
