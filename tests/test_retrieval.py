@@ -11,6 +11,7 @@ from qa.evaluate import evaluate, load_questions
 from qa.index import Index
 from qa.search import Searcher
 from qa.settings import Settings
+from qa.store import EmbeddedStore, ann
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,3 +113,19 @@ def test_on_topic_questions_are_flagged_answerable(searcher: Searcher) -> None:
     questions = [question for question, _ in QUESTIONS]
     flagged = [searcher.search(question).answerable for question in questions]
     assert sum(flagged) >= len(questions) - 1
+
+
+def test_the_approximate_path_finds_the_exact_first_passage(
+    real_index: Index, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `ann.EXACT_MAX_ROWS` passages the store searches HNSW and rescores the candidates'
+    sentences; on the real articles and questions it must rank first what exact search does."""
+    questions = [q.question for q in load_questions(ROOT / "eval" / "questions.jsonl")]
+    queries = encoder.embed_queries(questions)
+    exact = [real_index.search_dense(query, 5)[0].position for query in queries]
+    monkeypatch.setattr(ann, "EXACT_MAX_ROWS", 10)
+    documents = [real_index.document(name) for name in real_index.sources]
+    approximate = EmbeddedStore(real_index.manifest, [d for d in documents if d is not None])
+    assert "HNSW" in approximate.engine
+    found = [approximate.search_dense(query, 5)[0].position for query in queries]
+    assert sum(a == b for a, b in zip(found, exact, strict=True)) >= 0.95 * len(questions)

@@ -27,6 +27,7 @@ from qa.store import (
     Source,
     Store,
     WriterLock,
+    ann,
     current_version,
     read_pointer,
 )
@@ -104,6 +105,39 @@ def test_filters_by_source_and_date_in_both_retrievers(
     assert found(SearchFilter(published_after=date(2024, 3, 1))) == {names[1]}
     assert found(SearchFilter(published_before=date(2024, 3, 1))) == {names[0]}
     assert found(SearchFilter(sources=frozenset({"nothing.txt"}))) == set()
+
+
+@pytest.fixture
+def approximate(store: EmbeddedStore, monkeypatch: pytest.MonkeyPatch) -> EmbeddedStore:
+    """The same documents, in a store that counts as past the exact size (HNSW)."""
+    monkeypatch.setattr(ann, "EXACT_MAX_ROWS", 10)
+    documents = [store.document(name) for name in store.sources]
+    return EmbeddedStore(store.manifest, [d for d in documents if d is not None])
+
+
+def test_past_the_exact_size_passages_go_to_hnsw_and_keep_their_sentence_scores(
+    store: EmbeddedStore, approximate: EmbeddedStore, fake_encoder: FakeEncoder
+) -> None:
+    assert "HNSW" in approximate.engine
+    assert "exact" in store.engine
+    query = fake_encoder.embed_queries(["Huawei puces ByteDance IA"])[0]
+    hits = approximate.search_dense(query, 5)
+    assert len(hits) == 5
+    # Each passage scores the higher of its own cosine and its best sentence's, as when exact.
+    want = approximate.dense_scores(query, [hit.position for hit in hits])
+    np.testing.assert_allclose([hit.score for hit in hits], want, atol=1e-5)
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+    assert hits[0].position == store.search_dense(query, 1)[0].position
+
+
+def test_filters_hold_on_the_approximate_index(
+    approximate: EmbeddedStore, fake_encoder: FakeEncoder
+) -> None:
+    names = sorted(approximate.sources)[2:4]
+    query = fake_encoder.embed_queries(["Huawei puces ByteDance IA"])[0]
+    hits = approximate.search_dense(query, 50, SearchFilter(sources=frozenset(names)))
+    assert hits
+    assert {approximate.chunks[hit.position].source for hit in hits} == set(names)
 
 
 def test_publication_is_a_new_folder_and_old_versions_are_pruned(

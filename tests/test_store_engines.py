@@ -106,11 +106,11 @@ def test_questions_find_their_articles(
 ) -> None:
     searcher = searcher_of(store, encoder, settings)
     found = 0
-    sample = QUESTIONS[::4]  # every language and article, at a quarter of the cost
-    for question in sample:
+    # All 72: on a quarter of them one near-tie (5th and 6th passage 0.005 apart) was a tenth.
+    for question in QUESTIONS:
         results = searcher.search(question["question"], k=5, mode=mode).results
         found += any(p.source in question["relevant"] for p in results)
-    assert found >= 0.9 * len(sample)
+    assert found >= 0.9 * len(QUESTIONS)
 
 
 def test_passages_point_into_their_source_with_a_highlight(

@@ -1,5 +1,11 @@
-"""The embedded store: exact FAISS inner-product search and bm25s, all in memory, saved as one
+"""The embedded store: FAISS inner-product search and bm25s, all in memory, saved as one
 immutable version folder. With the version modules, the only code that imports faiss.
+
+Dense search is exact, over passages and over their sentences, up to `ann.EXACT_MAX_ROWS`
+passages; above, the passages go into the approximate index `ann.choose_index` picks (HNSW),
+and a passage candidate is rescored with its own sentences only
+(`ann.rescore_with_sentences`) instead of searching a sentence index five times the size
+(docs/scaling.md). The search indexes are built on the first search, not by the writer.
 
 A version folder holds:
 
@@ -14,6 +20,7 @@ lexical/        the BM25 index (bm25s format)
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -26,6 +33,7 @@ from qa.chunk import Chunk
 from qa.embed import Vectors
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexWriteError
 from qa.lexical import LexicalIndex
+from qa.store import ann
 from qa.store.integrity import check_vectors, record_files, verify_files
 from qa.store.protocol import (
     INDEX_FORMAT,
@@ -57,8 +65,6 @@ class EmbeddedStore:
     changes its own copy and publishes it as a new version.
     """
 
-    engine = "embedded: FAISS exact inner product + bm25s"
-
     def __init__(
         self,
         manifest: Manifest,
@@ -72,6 +78,7 @@ class EmbeddedStore:
         self.home = home  # the index folder `publish` writes to
         self.keep = keep
         self._documents = {record.source.name: record for record in documents}
+        self._building = threading.Lock()  # search threads share the first build
         self._arrange(lexical)
 
     # --- what the search reads -----------------------------------------------------------
@@ -95,14 +102,31 @@ class EmbeddedStore:
         self._arrange_if_changed()
         return self._lexical
 
-    def search_dense(self, query: Vectors, k: int, where: SearchFilter | None = None) -> list[Hit]:
+    @property
+    def engine(self) -> str:
         self._arrange_if_changed()
+        if self._spec.kind == "flat":
+            return "embedded: FAISS exact inner product + bm25s"
+        return f"embedded: FAISS {self._spec.label()}, sentences of the candidates rescored + bm25s"
+
+    def search_dense(self, query: Vectors, k: int, where: SearchFilter | None = None) -> list[Hit]:
+        """The `k` passages whose own vector or best sentence is closest to `query`."""
+        dense, sentence_index = self._search_indexes()
         passages = self._admitted(where)
+        if sentence_index is None:  # approximate: the sentences of the candidates only
+            candidates = [
+                ann.ScoredPassage(position, score)
+                for position, score in _search(dense, query, k * SENTENCES_PER_PASSAGE, passages)
+            ]
+            rescored = ann.rescore_with_sentences(
+                query, candidates, self._sentence_vectors, self._sentence_starts, k
+            )
+            return [Hit(passage.position, passage.score) for passage in rescored]
         sentences = None if passages is None else self._sentence_rows_of(passages)
         best: dict[int, float] = {}
-        for position, score in _search(self._dense, query, k, passages):
+        for position, score in _search(dense, query, k, passages):
             best[position] = score
-        for row, score in _search(self._sentences, query, k * SENTENCES_PER_PASSAGE, sentences):
+        for row, score in _search(sentence_index, query, k * SENTENCES_PER_PASSAGE, sentences):
             position = self._sentence_owners[row]
             best[position] = max(best.get(position, -1.0), score)
         ranked = sorted(best.items(), key=lambda item: -item[1])[:k]
@@ -209,10 +233,10 @@ class EmbeddedStore:
         self._chunks = [chunk for record in records for chunk in record.chunks]
         self._passage_vectors = _stack([r.vectors for r in records], dimension)
         self._sentence_vectors = _stack([r.sentence_vectors for r in records], dimension)
-        self._dense = faiss.IndexFlatIP(dimension)
-        self._dense.add(self._passage_vectors)
-        self._sentences = faiss.IndexFlatIP(dimension)
-        self._sentences.add(self._sentence_vectors)
+        # Chosen by size when the passages are laid out; built on the first search.
+        self._spec = ann.choose_index(len(self._chunks), dimension)
+        self._dense_indexes: tuple[faiss.Index, faiss.Index | None] | None = None
+        self._sentence_starts = ann.sentence_starts([len(c.sentences) for c in self._chunks])
         self._lexical = lexical or LexicalIndex.build([c.match_text for c in self._chunks])
         self._sentence_rows = list(_sentence_rows(self._chunks))
         self._sentence_owners = np.repeat(
@@ -228,6 +252,18 @@ class EmbeddedStore:
     def _arrange_if_changed(self) -> None:
         if self._changed:
             self._arrange()
+
+    def _search_indexes(self) -> tuple[faiss.Index, faiss.Index | None]:
+        """The passage index and, while search is exact, the sentence index; built once."""
+        self._arrange_if_changed()
+        with self._building:
+            if self._dense_indexes is None:
+                dense = ann.build(self._passage_vectors, self._spec)
+                sentences = None
+                if self._spec.kind == "flat":
+                    sentences = ann.build(self._sentence_vectors, self._spec)
+                self._dense_indexes = (dense, sentences)
+            return self._dense_indexes
 
     def _admitted(self, where: SearchFilter | None) -> np.ndarray | None:
         """Positions of the passages a filter admits; None when there is no filter."""
@@ -346,10 +382,23 @@ def _search(
         return []
     params = None
     if admitted is not None:
-        selector = faiss.IDSelectorBatch(admitted.astype(np.int64))
-        params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        params = _filtered(index, faiss.IDSelectorBatch(admitted.astype(np.int64)))
     scores, rows = index.search(query.reshape(1, -1), min(k, limit), params=params)
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+
+def _filtered(index: faiss.Index, selector: faiss.IDSelector) -> faiss.SearchParameters:
+    """Search parameters admitting only `selector`'s rows; an approximate index wants its own
+    kind, carrying its search-time settings."""
+    if isinstance(index, faiss.IndexHNSW):
+        # Missing from faiss's type stubs, present in faiss.
+        hnsw: faiss.SearchParameters = faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+            sel=selector, efSearch=index.hnsw.efSearch
+        )
+        return hnsw
+    if isinstance(index, faiss.IndexIVF):
+        return faiss.SearchParametersIVF(sel=selector, nprobe=index.nprobe)  # type: ignore[call-arg]
+    return faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
 
 
 def _sentence_rows(chunks: Sequence[Chunk]) -> Iterator[range]:
