@@ -139,6 +139,7 @@ class Readiness(BaseModel):
         description="Why the index no longer matches the corpus, if it does not."
     )
     version: str = Field(description="The published index version served.")
+    engine: str = Field(description="The store and how it searches (exact, or HNSW when large).")
     corpus_changed: bool = Field(description="The corpus folder changed since that version.")
 
 
@@ -451,6 +452,7 @@ def _add_routes(app: FastAPI) -> None:
             built_at=manifest.built_at.isoformat(),
             stale=stale,
             version=manifest.version,
+            engine=searcher.index.engine,
             corpus_changed=bool(stale),
         )
 

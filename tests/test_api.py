@@ -236,6 +236,7 @@ def test_ready_reports_model_index_size_and_no_staleness(
     assert body["chunks"] == len(real_index.chunks)
     assert body["stale"] == []
     assert datetime.fromisoformat(body["built_at"]).tzinfo is not None
+    assert body["engine"].startswith("embedded: FAISS exact inner product")  # 27 passages
 
 
 def test_sources_lists_the_seed_files_with_titles_and_chunk_counts(

@@ -1,11 +1,11 @@
 """The embedded store: FAISS inner-product search and bm25s, all in memory, saved as one
 immutable version folder. With the version modules, the only code that imports faiss.
 
-Dense search is exact, over passages and over their sentences, up to `ann.EXACT_MAX_ROWS`
-passages; above, the passages go into the approximate index `ann.choose_index` picks (HNSW),
-and a passage candidate is rescored with its own sentences only
-(`ann.rescore_with_sentences`) instead of searching a sentence index five times the size
-(docs/scaling.md). The search indexes are built on the first search, not by the writer.
+A passage scores the higher of its own cosine and its best sentence's. Dense search takes
+passage candidates from a passage index (exact up to `ann.EXACT_MAX_ROWS` passages, above it
+the approximate index `ann.choose_index` picks: HNSW) and rescores each with its own sentences
+(`ann.rescore_with_sentences`) rather than searching a sentence index five times the size
+(docs/scaling.md). The passage index is built on the first search, not by the writer.
 
 A version folder holds:
 
@@ -52,8 +52,10 @@ CHUNKS = "chunks.jsonl"
 PASSAGE_VECTORS = "passages.npy"
 SENTENCE_VECTORS = "sentences.npy"
 LEXICAL = "lexical"
-# Sentence candidates per passage asked for: a passage may own several of the best sentences.
-SENTENCES_PER_PASSAGE = 4
+# Passage candidates rescored per passage asked for: a passage whose own vector ranks low can
+# still come first on its best sentence (docs/scaling.md: rescoring 4x as many candidates as
+# results gave the same top 10 as searching every sentence).
+CANDIDATES_PER_RESULT = 4
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -105,32 +107,23 @@ class EmbeddedStore:
     @property
     def engine(self) -> str:
         self._arrange_if_changed()
-        if self._spec.kind == "flat":
-            return "embedded: FAISS exact inner product + bm25s"
-        return f"embedded: FAISS {self._spec.label()}, sentences of the candidates rescored + bm25s"
+        kind = "exact inner product" if self._spec.kind == "flat" else self._spec.label()
+        return f"embedded: FAISS {kind}, candidates rescored with their sentences + bm25s"
 
     def search_dense(self, query: Vectors, k: int, where: SearchFilter | None = None) -> list[Hit]:
-        """The `k` passages whose own vector or best sentence is closest to `query`."""
-        dense, sentence_index = self._search_indexes()
-        passages = self._admitted(where)
-        if sentence_index is None:  # approximate: the sentences of the candidates only
-            candidates = [
-                ann.ScoredPassage(position, score)
-                for position, score in _search(dense, query, k * SENTENCES_PER_PASSAGE, passages)
-            ]
-            rescored = ann.rescore_with_sentences(
-                query, candidates, self._sentence_vectors, self._sentence_starts, k
+        """The `k` passages whose own vector or best sentence is closest to `query`: candidates
+        from the passage index, each rescored with its own sentences."""
+        passages = self._passage_index()
+        candidates = [
+            ann.ScoredPassage(position, score)
+            for position, score in _search(
+                passages, query, k * CANDIDATES_PER_RESULT, self._admitted(where)
             )
-            return [Hit(passage.position, passage.score) for passage in rescored]
-        sentences = None if passages is None else self._sentence_rows_of(passages)
-        best: dict[int, float] = {}
-        for position, score in _search(dense, query, k, passages):
-            best[position] = score
-        for row, score in _search(sentence_index, query, k * SENTENCES_PER_PASSAGE, sentences):
-            position = self._sentence_owners[row]
-            best[position] = max(best.get(position, -1.0), score)
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:k]
-        return [Hit(position, score) for position, score in ranked]
+        ]
+        rescored = ann.rescore_with_sentences(
+            query, candidates, self._sentence_vectors, self._sentence_starts, k
+        )
+        return [Hit(passage.position, passage.score) for passage in rescored]
 
     def search_lexical(self, text: str, k: int, where: SearchFilter | None = None) -> list[Hit]:
         self._arrange_if_changed()
@@ -165,7 +158,7 @@ class EmbeddedStore:
             version=self._manifest.version,
             documents=len(self._documents),
             passages=self.count(),
-            sentences=len(self._sentence_owners),
+            sentences=len(self._sentence_vectors),
             built_at=self._manifest.built_at,
         )
 
@@ -215,7 +208,7 @@ class EmbeddedStore:
             update={
                 "format": INDEX_FORMAT,
                 "chunk_count": len(self._chunks),
-                "sentence_count": len(self._sentence_owners),
+                "sentence_count": len(self._sentence_vectors),
                 "corpus": {name: s.sha256 for name, s in self.sources.items()},
                 "files": record_files(folder, exclude=MANIFEST),
             }
@@ -235,13 +228,10 @@ class EmbeddedStore:
         self._sentence_vectors = _stack([r.sentence_vectors for r in records], dimension)
         # Chosen by size when the passages are laid out; built on the first search.
         self._spec = ann.choose_index(len(self._chunks), dimension)
-        self._dense_indexes: tuple[faiss.Index, faiss.Index | None] | None = None
+        self._passages: faiss.Index | None = None
         self._sentence_starts = ann.sentence_starts([len(c.sentences) for c in self._chunks])
         self._lexical = lexical or LexicalIndex.build([c.match_text for c in self._chunks])
         self._sentence_rows = list(_sentence_rows(self._chunks))
-        self._sentence_owners = np.repeat(
-            np.arange(len(self._chunks)), [len(rows) for rows in self._sentence_rows]
-        ).tolist()
         self._source_rows: dict[str, range] = {}
         start = 0
         for record in records:
@@ -253,17 +243,13 @@ class EmbeddedStore:
         if self._changed:
             self._arrange()
 
-    def _search_indexes(self) -> tuple[faiss.Index, faiss.Index | None]:
-        """The passage index and, while search is exact, the sentence index; built once."""
+    def _passage_index(self) -> faiss.Index:
+        """The passage vectors' index, built by the first search that needs it."""
         self._arrange_if_changed()
         with self._building:
-            if self._dense_indexes is None:
-                dense = ann.build(self._passage_vectors, self._spec)
-                sentences = None
-                if self._spec.kind == "flat":
-                    sentences = ann.build(self._sentence_vectors, self._spec)
-                self._dense_indexes = (dense, sentences)
-            return self._dense_indexes
+            if self._passages is None:
+                self._passages = ann.build(self._passage_vectors, self._spec)
+            return self._passages
 
     def _admitted(self, where: SearchFilter | None) -> np.ndarray | None:
         """Positions of the passages a filter admits; None when there is no filter."""
@@ -273,12 +259,6 @@ class EmbeddedStore:
             np.arange(self._source_rows[name].start, self._source_rows[name].stop)
             for name, record in self._documents.items()
             if where.admits(record.source)
-        ]
-        return np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-
-    def _sentence_rows_of(self, passages: np.ndarray) -> np.ndarray:
-        rows = [
-            np.arange(self._sentence_rows[p].start, self._sentence_rows[p].stop) for p in passages
         ]
         return np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
 

@@ -111,6 +111,11 @@ class Store(Protocol):
     """Storage and retrieval of passages, with the one writer's operations."""
 
     @property
+    def engine(self) -> str:
+        """What stores and searches the passages, in a few words (cheap: no I/O)."""
+        ...
+
+    @property
     def manifest(self) -> Manifest: ...
 
     @property
