@@ -255,7 +255,10 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The index first: it is quick to load and the likelier to be missing.
         loaded = searcher or Searcher(open_store(settings), load_encoder(settings), settings)
-        loaded.warm_up()
+        try:
+            loaded.warm_up()
+        except Exception:  # a question will meet the same failure, and get a JSON 500 for it
+            log.exception("the warm-up search failed; serving anyway")
         heap.freeze()
         app.state.searcher = loaded
         app.state.admission = Admission(

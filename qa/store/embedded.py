@@ -52,10 +52,12 @@ CHUNKS = "chunks.jsonl"
 PASSAGE_VECTORS = "passages.npy"
 SENTENCE_VECTORS = "sentences.npy"
 LEXICAL = "lexical"
-# Passage candidates rescored per passage asked for: a passage whose own vector ranks low can
-# still come first on its best sentence (docs/scaling.md: rescoring 4x as many candidates as
-# results gave the same top 10 as searching every sentence).
+# Passage candidates rescored with their sentences: 4 per passage asked for, and at least 100,
+# since a passage whose own vector ranks low can still come first on its best sentence
+# (docs/scaling.md: rescoring the top 100 gave the same top 10 as searching every sentence;
+# with 4 candidates for k = 1, the calibration's best scores changed). 500 rows cost nothing.
 CANDIDATES_PER_RESULT = 4
+MIN_CANDIDATES = 100
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -117,7 +119,10 @@ class EmbeddedStore:
         candidates = [
             ann.ScoredPassage(position, score)
             for position, score in _search(
-                passages, query, k * CANDIDATES_PER_RESULT, self._admitted(where)
+                passages,
+                query,
+                max(k * CANDIDATES_PER_RESULT, MIN_CANDIDATES),
+                self._admitted(where),
             )
         ]
         rescored = ann.rescore_with_sentences(
