@@ -65,6 +65,17 @@ CHECKS = [
 CASES: Counter[str] = Counter()
 
 
+def bounded(examples: int) -> settings:
+    """Hypothesis settings of a fuzzing run: `examples` cases, a fixed seed, no time limit."""
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
+    )
+
+
 @contextmanager
 def serving(app: FastAPI, name: str) -> Iterator[str]:
     """`app` on a real uvicorn server on a free loopback port, until the block ends."""
@@ -140,13 +151,7 @@ def test_generated_requests_get_documented_answers_and_no_server_error(
         checks = [check for check in CHECKS if check is not negative_data_rejection]
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
-        max_examples=MAX_EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        database=None,
-    )
+    @bounded(MAX_EXAMPLES)
     def call(case: schemathesis.Case) -> None:
         nonlocal cases
         cases += 1
@@ -174,13 +179,7 @@ def test_generated_document_requests_get_documented_answers_and_no_server_error(
     operation = documents_schema[path][method]
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(
-        max_examples=MAX_DOCUMENT_EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        suppress_health_check=list(HealthCheck),
-        database=None,
-    )
+    @bounded(MAX_DOCUMENT_EXAMPLES)
     def call(case: schemathesis.Case) -> None:
         response = case.call_and_validate(
             headers={"Authorization": f"Bearer {ADMIN_KEY}"}, checks=CHECKS, timeout=120
