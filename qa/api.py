@@ -54,6 +54,7 @@ from qa.index import stale_reasons
 from qa.ingest import fingerprint
 from qa.rate_limit import RateLimiter
 from qa.reload import IndexReloader, served
+from qa.request_types import IsoDate
 from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
 from qa.settings import SearchMode, Settings, get_settings
 from qa.store import Manifest, SearchFilter, Source
@@ -103,8 +104,12 @@ class SearchRequest(BaseModel):
         None, description="Retrieval mode; the service default if absent."
     )
     sources: list[str] | None = Field(None, description="Only passages of these articles.")
-    published_after: date | None = Field(None, description="Only articles published on or after.")
-    published_before: date | None = Field(None, description="Only articles published on or before.")
+    published_after: IsoDate | None = Field(
+        None, description="Only articles published on or after."
+    )
+    published_before: IsoDate | None = Field(
+        None, description="Only articles published on or before."
+    )
 
     @field_validator("question")
     @classmethod
@@ -395,8 +400,8 @@ def _add_routes(app: FastAPI) -> None:
         k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
         mode: SearchMode | None = None,
         sources: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
-        published_after: date | None = None,
-        published_before: date | None = None,
+        published_after: IsoDate | None = None,
+        published_before: IsoDate | None = None,
     ) -> SearchResponse:
         """Best passages for a question sent in the query string."""
         where = _filter(sources, published_after, published_before)

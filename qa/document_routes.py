@@ -23,6 +23,7 @@ from qa.errors import DocumentError
 from qa.index import update_index
 from qa.ingest import Metadata
 from qa.reload import served
+from qa.request_types import IsoDate
 from qa.settings import Settings
 
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Depends(require_admin)])
@@ -44,7 +45,7 @@ class DocumentBody(BaseModel):
     text: str = Field(json_schema_extra=TEXT_SCHEMA)
     title: str | None = Field(None, max_length=500)
     url: str | None = Field(None, max_length=2000)
-    published: date | None = None
+    published: IsoDate | None = None
 
 
 class DocumentChange(BaseModel):

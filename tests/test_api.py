@@ -356,6 +356,23 @@ def test_post_search_k_must_be_a_json_integer(client: httpx.Client, k: str) -> N
     assert_error(response, 422, "invalid_request", "k:", "integer")
 
 
+# pydantic alone reads 0 or "0" as 1970-01-01 and a date-time as its date (found by fuzzing).
+@pytest.mark.parametrize("value", [0, "0", "2024-06-01T00:00:00", "1 juin 2024", 20240601])
+def test_a_date_filter_must_be_written_as_an_iso_date(client: httpx.Client, value: object) -> None:
+    body = {"question": "puce", "published_after": value}
+    assert_error(client.post("/search", json=body), 422, "invalid_request", "YYYY-MM-DD")
+    query = {"q": "puce", "published_before": str(value)}
+    assert_error(client.get("/search", params=query), 422, "invalid_request", "YYYY-MM-DD")
+
+
+def test_an_iso_date_filter_is_accepted(client: httpx.Client) -> None:
+    for response in (
+        client.post("/search", json={"question": "puce", "published_after": "2024-06-01"}),
+        client.get("/search", params={"q": "puce", "published_before": "2024-06-01"}),
+    ):
+        assert response.status_code == 200, response.text
+
+
 def test_get_search_still_reads_k_from_the_query_string(client: httpx.Client) -> None:
     response = client.get("/search", params={"q": FRENCH_QUESTION, "k": "3"})
 
