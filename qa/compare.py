@@ -39,6 +39,8 @@ STAT_TESTS: tuple[StatTest, ...] = get_args(StatTest)
 STAT_TEST_NAMES = {"fisher": "Fisher's randomisation test", "student": "paired Student's t-test"}
 # A difference is reported significant below this p-value.
 MAX_P = 0.05
+# The configuration column is at least this wide (when names are), so that names do not fold.
+MAX_NAME_WIDTH = 32
 # Settings a configuration cannot change: they say where and how to serve, not how to rank.
 FIXED = frozenset({"corpus_dir", "index_dir", "model_cache_dir", "host", "port", "cors_origins"})
 PLOT_DEPTHS = range(1, 11)
@@ -150,7 +152,9 @@ def print_comparison(
         title=f"{title}: each configuration against the first "
         f"({STAT_TEST_NAMES[comparison.stat_test]}, * p < {MAX_P})"
     )
-    table.add_column("configuration", overflow="fold")
+    # Names as long as "hybrid,fusion_dense_weight=0.5" stay on one line where they fit.
+    widest = max(len(report.name) for report in reports)
+    table.add_column("configuration", overflow="fold", min_width=min(widest, MAX_NAME_WIDTH))
     for name in METRICS:
         table.add_column(name, justify="right")
     first = reports[0]
@@ -161,7 +165,7 @@ def print_comparison(
             delta = report.metrics[name] - first.metrics[name]
             p = comparison.p_values[report.name][name]
             mark = "*" if p < MAX_P else ""
-            cells.append(f"{report.metrics[name]:.1%}\n{100 * delta:+.1f} pt p={p:.3f}{mark}")
+            cells.append(f"{report.metrics[name]:.1%}\n{100 * delta:+.1f} pt\np={p:.3f}{mark}")
         table.add_row(Text(report.name), *cells)
     console.print(table)
 

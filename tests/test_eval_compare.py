@@ -50,8 +50,8 @@ def test_compare_json_has_every_configuration_with_p_values_and_a_plot(
 
 def test_compare_table_prints_the_test_and_both_halves(questions: Path) -> None:
     output = run_main(
-        "eval", str(questions), "--compare", "fusion=rrf", "fusion=convex", "--halves",
-        "--stat-test", "student",
+        "eval", str(questions), "--compare", "fusion=rrf", "fusion=convex,fusion_dense_weight=0.5",
+        "--halves", "--stat-test", "student",
     )  # fmt: skip
 
     assert output.status == 0, output.stderr
@@ -59,6 +59,8 @@ def test_compare_table_prints_the_test_and_both_halves(questions: Path) -> None:
     for title in ("all questions", "odd questions", "even questions"):
         assert title in output.stdout
     assert "p=" in output.stdout
+    # A configuration's name is printed whole in its table row, not folded over the next lines.
+    assert "│ fusion=convex,fusion_dense_weight=0.5 " in output.stdout
 
 
 @pytest.mark.parametrize(
