@@ -1,6 +1,7 @@
 """Load test: how `qa serve` holds up past its capacity. `python -m qa.loadtest` (`make loadtest`).
 
-A real `qa serve` (the configured model and index, default settings) on a free loopback port is
+A real `qa serve` (the configured model and index, default settings except the question cache,
+off so that every request embeds its question) on a free loopback port is
 driven by wrk (`qa.loadgen`) with POST /search at 1, 32 and 128 concurrent clients, each point
 bounded by `--duration` seconds and a client timeout of `--timeout` seconds. Meanwhile another
 thread asks `GET /health` every 100 ms. For each point it prints throughput, latency, the
@@ -153,7 +154,7 @@ def wait_until_idle(base: str, timeout_s: float) -> None:
 
 
 def print_report(report: LoadTestReport, console: Console) -> None:
-    table = Table(title="qa serve under load: POST /search, k=5, default settings")
+    table = Table(title="qa serve under load: POST /search, k=5, question cache off")
     for column in (
         "clients",
         "req/s",
