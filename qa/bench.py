@@ -28,7 +28,7 @@ from rich.console import Console
 
 from qa.bench_report import BenchReport, IndexingReport, ServingReport, plot, print_report
 from qa.chunk import ChunkingConfig, chunk_document
-from qa.cli import ArgumentParser, whole_number
+from qa.cli import ArgumentParser, exit_status, whole_number
 from qa.embed import load_encoder
 from qa.errors import QAError
 from qa.evaluate import load_questions
@@ -60,20 +60,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         # Three seconds a point: on a busy machine a one-second point may complete nothing.
         args.duration, args.concurrency, args.corpus_mb = 3, [1, 8], 0.02
-    try:
+
+    def measure_and_report() -> int:
         report = run(args.questions, args.duration, args.concurrency, args.corpus_mb)
-    except QAError as error:
-        print(f"qa: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    if args.json:
-        print(json.dumps(asdict(report), indent=2))
-    else:
-        print_report(report, Console(width=120))
-    if args.plot:
-        plot(report, args.plot)
-    return 0
+        if args.json:
+            print(json.dumps(asdict(report), indent=2))
+        else:
+            print_report(report, Console(width=120))
+        if args.plot:
+            plot(report, args.plot)
+        return 0
+
+    return exit_status(measure_and_report)
 
 
 def run(

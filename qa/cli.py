@@ -40,9 +40,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
     }
+    return exit_status(lambda: args.run(args, load_settings(overrides)))
+
+
+def exit_status(work: Callable[[], int]) -> int:
+    """The exit status of a command's `work`: a QAError is one `qa: error:` line (1), a closed
+    output pipe a quiet 1, Ctrl-C 130. `qa` and the `python -m qa.…` tools all end here."""
     try:
-        settings = load_settings(overrides)
-        status: int = args.run(args, settings)
+        status = work()
         sys.stdout.flush()  # a closed pipe fails here, not in the interpreter's shutdown
     except QAError as error:
         errors.print(f"qa: error: {error}", markup=False, highlight=False)

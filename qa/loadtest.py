@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -27,8 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qa.bench import free_port, rss_mb, serve_until_ready
-from qa.cli import ArgumentParser, whole_number
-from qa.errors import QAError
+from qa.cli import ArgumentParser, exit_status, whole_number
 from qa.evaluate import load_questions
 from qa.loadgen import LoadResult, LoadSpec, run_load, wrk_path
 from qa.settings import load_settings
@@ -200,18 +198,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    try:
+
+    def measure_and_report() -> int:
         report = run(args.questions, args.duration, args.timeout, args.concurrency)
-    except QAError as error:
-        print(f"qa: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    if args.json:
-        print(json.dumps(asdict(report), indent=2))
-    else:
-        print_report(report, Console(width=140))
-    return 0
+        if args.json:
+            print(json.dumps(asdict(report), indent=2))
+        else:
+            print_report(report, Console(width=140))
+        return 0
+
+    return exit_status(measure_and_report)
 
 
 if __name__ == "__main__":

@@ -251,6 +251,15 @@ def server(published: Settings) -> Iterator[str]:
     port = free_port()
     process = qa_process(published, "serve", "--port", str(port), QA_RELOAD_INTERVAL="0.3")
     base = f"http://127.0.0.1:{port}"
+    until_ready(process, base)
+    try:
+        yield base
+    finally:
+        stop(process)
+
+
+def until_ready(process: subprocess.Popen[str], base: str) -> None:
+    """Waits for `qa serve` (`process`, at `base`) to answer /ready; stops it if it never does."""
 
     def ready() -> bool:
         if process.poll() is not None:
@@ -262,14 +271,18 @@ def server(published: Settings) -> Iterator[str]:
 
     try:
         wait_for(ready, 300, "qa serve to be ready")
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    except BaseException:
+        stop(process)
+        raise
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def test_republishing_under_load_swaps_versions_with_zero_failed_requests(

@@ -25,7 +25,7 @@ from qa.settings import Settings
 from qa.store.choice import open_store, qdrant_writer
 from qa.store.qdrant import QdrantStore, connect, disconnect
 from tests.conftest import SEEDS, free_port, make_settings
-from tests.test_live import finish, qa_process, wait_for
+from tests.test_live import finish, qa_process, stop, until_ready
 
 ADMIN_KEY = "replica-admin-key"
 ARTICLE = (
@@ -111,30 +111,8 @@ def serve(settings: Settings, port: int) -> subprocess.Popen[str]:
 def start(settings: Settings, port: int) -> tuple[subprocess.Popen[str], str]:
     process = serve(settings, port)
     base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"qa serve ended: {finish(process)}")
-        try:
-            return httpx.get(f"{base}/ready", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_for(ready, 300, "qa serve to be ready")
-    except BaseException:
-        stop(process)
-        raise
+    until_ready(process, base)
     return process, base
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def test_replica_processes_hand_over_one_qdrant_folder(qdrant_folder: str, tmp_path: Path) -> None:
