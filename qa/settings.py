@@ -99,8 +99,10 @@ class Settings(BaseSettings):
     encoder_threads: int = Field(
         0, ge=0, le=256, description="Threads of the ONNX encoder; 0: one per CPU core."
     )
+    # 0: no wait. Under load batches still form, from the questions that queue while the
+    # previous batch runs; a wait only delays a lone question (1 ms at one client, measured).
     batch_window_ms: float = Field(
-        1.0,
+        0.0,
         ge=0.0,
         le=100.0,
         allow_inf_nan=False,
@@ -162,8 +164,11 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     # --- Serving under load: admission control (README, "Operations") ---
+    # 8, not one per core: a search spends most of its time in the encoder, which runs
+    # outside the GIL on its own worker; 8 at once keep it fed with batches (32 clients:
+    # 78-80 searches/s against 62 with 2; README, "Benchmarks").
     search_workers: int = Field(
-        2, ge=1, le=64, description="Searches computed at once (the search thread pool)."
+        8, ge=1, le=64, description="Searches computed at once (the search thread pool)."
     )
     # 64 waiting at the ~55 searches/s of 2 cores (README, "Benchmarks") is about 1.2 s of
     # wait: 64 clients are all served, well within a client's usual timeout.
