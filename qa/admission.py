@@ -82,13 +82,7 @@ class Admission:
         client_gone: Callable[[], Awaitable[bool]],
     ) -> Result:
         """`work()` on the search pool once a worker is free, unless refused."""
-        if self._admitted >= self.limits.workers + self.limits.max_queued:
-            self.hooks.refused("queue_full")
-            raise OverloadedError(
-                f"the service is busy ({self._admitted} searches in progress or waiting); "
-                "try again shortly",
-                retry_after=self._retry_after(),
-            )
+        self.refuse_if_full()
         self._admitted += 1
         try:
             async with AsyncExitStack() as slots:
@@ -99,6 +93,17 @@ class Admission:
                 return await self._compute(work)
         finally:
             self._admitted -= 1
+
+    def refuse_if_full(self) -> None:
+        """OverloadedError if every worker and waiting place is taken: what `run` would say,
+        asked before the request is even read (`qa.shedding`)."""
+        if self._admitted >= self.limits.workers + self.limits.max_queued:
+            self.hooks.refused("queue_full")
+            raise OverloadedError(
+                f"the service is busy ({self._admitted} searches in progress or waiting); "
+                "try again shortly",
+                retry_after=self._retry_after(),
+            )
 
     async def _wait_for_slots(self, slots: AsyncExitStack, costly: bool) -> None:
         loop = asyncio.get_running_loop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from importlib.resources import files
@@ -32,23 +32,8 @@ from qa.batching import micro_batched
 from qa.chunk import ChunkingConfig
 from qa.document_routes import router as document_router
 from qa.embed import load_encoder
-from qa.errors import (
-    AccessDeniedError,
-    ClientGoneError,
-    CorpusError,
-    DocumentError,
-    DocumentNotFoundError,
-    IndexLockedError,
-    IndexUnavailableError,
-    IndexWriteError,
-    InvalidQueryError,
-    ModelError,
-    OverloadedError,
-    QAError,
-    RateLimitedError,
-    RetryLaterError,
-    SourceNotFoundError,
-)
+from qa.errors import CorpusError, IndexUnavailableError, QAError, SourceNotFoundError
+from qa.http_errors import ErrorBody, domain_error_response, error_response
 from qa.http_hygiene import DOCS_POLICY, SecurityHeaders, StaticFile, demo_page_policy
 from qa.index import stale_reasons
 from qa.ingest import fingerprint
@@ -57,6 +42,7 @@ from qa.reload import IndexReloader, served
 from qa.request_types import IsoDate
 from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
 from qa.settings import SearchMode, Settings, get_settings
+from qa.shedding import ShedWhenFull
 from qa.store import Manifest, SearchFilter, Source
 from qa.store.choice import open_store
 
@@ -65,24 +51,6 @@ log = logging.getLogger("qa.api")
 # The largest request body the service reads, in bytes. A search body is far smaller: even a
 # 2,000-character question with every character escaped as a surrogate pair is 24,000 bytes.
 MAX_BODY_BYTES = 64 * 1024
-
-# Domain error -> (HTTP status, machine-readable code). The one place errors meet HTTP.
-ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
-    InvalidQueryError: (422, "invalid_request"),
-    SourceNotFoundError: (404, "unknown_source"),
-    IndexUnavailableError: (503, "index_unavailable"),
-    ModelError: (503, "model_unavailable"),
-    CorpusError: (503, "corpus_unavailable"),
-    DocumentError: (422, "invalid_document"),
-    DocumentNotFoundError: (404, "unknown_document"),
-    AccessDeniedError: (401, "unauthorized"),
-    IndexLockedError: (503, "index_busy"),
-    IndexWriteError: (507, "index_write_failed"),
-    OverloadedError: (503, "overloaded"),
-    RateLimitedError: (429, "rate_limited"),
-    # nginx's code for a client that closed the connection: only the log and metrics see it.
-    ClientGoneError: (499, "client_gone"),
-}
 
 
 # The blank-question rule, shown in the schema (the validators enforce it, with clearer
@@ -127,11 +95,6 @@ class SourceSummary(BaseModel):
 
 class SourceList(BaseModel):
     sources: list[SourceSummary]
-
-
-class ErrorBody(BaseModel):
-    error: str = Field(description="Machine-readable error code.")
-    detail: str = Field(description="What was wrong, for a person.")
 
 
 class Readiness(BaseModel):
@@ -201,7 +164,7 @@ READER_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:  # async: see qa/access.py
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise HTTPException(
@@ -224,7 +187,7 @@ class BodySizeLimit:
             return
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await _error(413, "request_too_large", self.detail)(scope, receive, send)
+            await error_response(413, "request_too_large", self.detail)(scope, receive, send)
             return
         received = 0
 
@@ -248,7 +211,7 @@ class JSONErrorCORSMiddleware(CORSMiddleware):
         if response.status_code < 400:
             return response
         detail = bytes(response.body).decode("utf-8", "replace")  # "Disallowed CORS origin"
-        return _error(response.status_code, "cors_refused", detail)
+        return error_response(response.status_code, "cors_refused", detail)
 
 
 def create_app(settings: Settings | None = None, searcher: Searcher | None = None) -> FastAPI:
@@ -302,6 +265,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.state.rate_limiter = RateLimiter(settings.rate_limit, settings.api_key_rate_limit)
     # Added first, so CORS wraps it: a browser can read its 413 too.
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(ShedWhenFull)  # before the body is read; CORS and the rest wrap it
     app.add_middleware(
         JSONErrorCORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -486,24 +450,17 @@ def _static(name: str) -> str:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(QAError)
     async def domain_error(_: Request, error: QAError) -> JSONResponse:
-        status, code = next(
-            (value for kind, value in ERROR_STATUS.items() if isinstance(error, kind)),
-            (500, "internal_error"),
-        )
-        headers = {}
-        if isinstance(error, RetryLaterError):
-            headers["Retry-After"] = str(error.retry_after)
-        return _error(status, code, str(error), headers=headers)
+        return domain_error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
-        return _error(422, "invalid_request", _describe(error.errors()))
+        return error_response(422, "invalid_request", _describe(error.errors()))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         unparsable = _unparsable_body(error)
         if unparsable is not None:
-            return _error(422, "invalid_request", unparsable)
+            return error_response(422, "invalid_request", unparsable)
         code = {
             404: "not_found",
             405: "method_not_allowed",
@@ -513,7 +470,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         headers = dict(error.headers or {})  # e.g. the `Allow` header a 405 must carry
         if error.status_code == 405:
             headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
-        return _error(
+        return error_response(
             error.status_code,
             code.get(error.status_code, "http_error"),
             str(error.detail),
@@ -525,7 +482,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error", exc_info=error)
         # The connection may be in any state after an unexpected error: the client must not
         # reuse it.
-        return _error(
+        return error_response(
             500,
             "internal_error",
             "internal error; the server log has the details",
@@ -570,11 +527,3 @@ def _describe(errors: Any) -> str:
             message, location = f"malformed JSON{where} ({reason})", []
         parts.append(f"{'.'.join(location) or 'body'}: {message}")
     return "; ".join(parts)
-
-
-def _error(
-    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse(
-        ErrorBody(error=code, detail=detail).model_dump(), status_code=status, headers=headers
-    )
