@@ -9,7 +9,6 @@ from datetime import date
 from importlib.resources import files
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -29,21 +28,19 @@ from qa.access import presented_key, require_reader
 from qa.access_log import RequestObserver, log_search
 from qa.admission import Admission, AdmissionLimits, is_costly
 from qa.batching import micro_batched
-from qa.chunk import ChunkingConfig
 from qa.document_routes import router as document_router
 from qa.embed import load_encoder
-from qa.errors import CorpusError, IndexUnavailableError, QAError, SourceNotFoundError
+from qa.errors import IndexUnavailableError, QAError, SourceNotFoundError
 from qa.http_errors import ErrorBody, domain_error_response, error_response
 from qa.http_hygiene import DOCS_POLICY, SecurityHeaders, StaticFile, demo_page_policy
-from qa.index import stale_reasons
-from qa.ingest import fingerprint
+from qa.probe_routes import add_probe_routes, stale
 from qa.rate_limit import RateLimiter
 from qa.reload import IndexReloader, served
 from qa.request_types import IsoDate
 from qa.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
 from qa.settings import SearchMode, Settings, get_settings
 from qa.shedding import ShedWhenFull
-from qa.store import Manifest, SearchFilter, Source
+from qa.store import SearchFilter, Source
 from qa.store.choice import open_store
 
 log = logging.getLogger("qa.api")
@@ -95,20 +92,6 @@ class SourceSummary(BaseModel):
 
 class SourceList(BaseModel):
     sources: list[SourceSummary]
-
-
-class Readiness(BaseModel):
-    status: str
-    model: str
-    sources: int
-    chunks: int
-    built_at: str
-    stale: list[str] = Field(
-        description="Why the index no longer matches the corpus, if it does not."
-    )
-    version: str = Field(description="The published index version served.")
-    engine: str = Field(description="The store and how it searches (exact, or HNSW when large).")
-    corpus_changed: bool = Field(description="The corpus folder changed since that version.")
 
 
 # Async, like /health and /ready: it does no blocking work, so it takes no thread of the pool.
@@ -238,8 +221,8 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
             metrics.AdmissionMetrics(),
         )
         metrics.track_index(lambda: app.state.searcher and app.state.searcher.index.manifest)
-        if stale := _stale(settings, loaded.index.manifest):
-            log.warning("the index is stale (%s): rebuild it with `qa index`", "; ".join(stale))
+        if reasons := stale(settings, loaded.index.manifest):
+            log.warning("the index is stale (%s): rebuild it with `qa index`", "; ".join(reasons))
         with micro_batched(loaded, settings):  # questions embedded together, on one worker
             app.state.reloader = IndexReloader(app.state, settings)
             app.state.reloader.start()
@@ -285,22 +268,15 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     _add_error_handlers(app)
     _add_routes(app)
+    add_probe_routes(app)
     # The document API: a key (401), an unknown article or no admin key (404), an article too
     # large (413) or of another type (415), an index that cannot be written (507).
     app.include_router(
         document_router,
         responses={code: {"model": ErrorBody} for code in (401, 404, 413, 415, 507)},
     )
-    _answer_head(app)
+    answer_head(app)
     return app
-
-
-def _stale(settings: Settings, manifest: Manifest) -> list[str]:
-    try:
-        corpus = fingerprint(settings.corpus_dir)
-    except CorpusError as error:
-        return [str(error)]
-    return stale_reasons(manifest, corpus, ChunkingConfig.from_settings(settings))
 
 
 def _filter(
@@ -311,7 +287,7 @@ def _filter(
     return SearchFilter(frozenset(sources) if sources is not None else None, after, before)
 
 
-def _answer_head(app: FastAPI) -> None:
+def answer_head(app: FastAPI) -> None:
     """Every GET route (the API's, the demo's, fastapi-offline's documentation) answers HEAD by
     the same endpoint: GET's headers, no body. The HEAD routes stay out of the API schema, which
     would otherwise list every operation twice."""
@@ -404,34 +380,6 @@ def _add_routes(app: FastAPI) -> None:
 
     # /health and /ready are `async def` doing no blocking work: they run on the event loop and
     # never wait for a thread behind searches, so a busy server still answers its probes.
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
-
-    @app.get("/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
-    async def ready(request: Request, searcher: SearcherDep) -> Readiness:
-        """Model and index are loaded; says which index version is served and whether the
-        corpus folder changed since it was built."""
-        manifest = searcher.index.manifest
-        # Reading the corpus folder blocks: off the event loop, on a thread searches never use.
-        stale = await to_thread.run_sync(_stale, request.app.state.settings, manifest)
-        return Readiness(
-            status="ready",
-            model=manifest.model,
-            sources=len(searcher.index.sources),
-            chunks=manifest.chunk_count,
-            built_at=manifest.built_at.isoformat(),
-            stale=stale,
-            version=manifest.version,
-            engine=searcher.index.engine,
-            corpus_changed=bool(stale),
-        )
-
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
-
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def demo_page() -> HTMLResponse:
         return HTMLResponse(_static("index.html"))

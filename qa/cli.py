@@ -191,24 +191,34 @@ def run_serve(_: argparse.Namespace, settings: Settings) -> int:
     from qa.access_log import log_config
     from qa.api import create_app
     from qa.http_hygiene import h11_with_header_timeout
+    from qa.probes import probe_app, serving_in_thread
 
-    _check_can_listen(settings.host, settings.port)  # a taken port: say so before a 10 s load
+    ports = [settings.port, *([settings.probe_port] if settings.probe_port else [])]
+    if len(set(ports)) < len(ports):
+        raise QAError(f"the probe port (QA_PROBE_PORT) must differ from the port ({settings.port})")
+    for port in ports:  # a taken port: say so before a 10 s load
+        _check_can_listen(settings.host, port)
     # Load before the server starts, so that a missing, foreign or damaged index is one line
     # from `main`, not a traceback from the server's start-up.
     app = create_app(settings, searcher=_searcher(settings))
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=log_config(),
-        access_log=False,  # the app writes one JSON line per request itself
-        http=h11_with_header_timeout(settings.header_timeout_s),
-        timeout_keep_alive=settings.keep_alive_timeout_s,
-        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "log_config": log_config(),
+        "access_log": False,  # the app writes one JSON line per request itself
+        "http": h11_with_header_timeout(settings.header_timeout_s),
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
         # The app trusts forwarded headers from QA_TRUSTED_PROXIES only; uvicorn's own
         # middleware would trust 127.0.0.1 by default.
-        proxy_headers=False,
+        "proxy_headers": False,
+    }
+    probes = (
+        uvicorn.Config(probe_app(app), port=settings.probe_port, lifespan="off", **options)
+        if settings.probe_port
+        else None
     )
+    with serving_in_thread(probes):
+        uvicorn.run(app, port=settings.port, **options)
     return 0
 
 

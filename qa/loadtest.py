@@ -3,9 +3,10 @@
 A real `qa serve` (the configured model and index, default settings except the question cache,
 off so that every request embeds its question) on a free loopback port is
 driven by wrk (`qa.loadgen`) with POST /search at 1, 32 and 128 concurrent clients, each point
-bounded by `--duration` seconds and a client timeout of `--timeout` seconds. Meanwhile another
-thread asks `GET /health` every 100 ms. For each point it prints throughput, latency, the
-answers by HTTP status, the client-side errors by kind, the latency of `/health` under that
+bounded by `--duration` seconds and a client timeout of `--timeout` seconds. Meanwhile two
+threads ask `GET /health` every 100 ms: one on the service's port, one on its probe port
+(`QA_PROBE_PORT`, `qa.probes`). For each point it prints throughput, latency, the answers by
+HTTP status, the client-side errors by kind, the latency of `/health` on both ports under that
 load, and the server's resident memory before and after.
 """
 
@@ -49,7 +50,8 @@ class HealthUnderLoad:
 @dataclass(frozen=True)
 class LoadPoint:
     load: LoadResult
-    health: HealthUnderLoad
+    health: HealthUnderLoad  # on the service's port
+    probe_port_health: HealthUnderLoad
     rss_after_mb: float
 
 
@@ -103,9 +105,10 @@ def run(
     wrk_path()  # the quick checks first
     questions = [q.question for q in load_questions(questions_path)]
     bodies = [json.dumps({"question": q, "k": 5}) for q in questions]
-    port = free_port()
+    port, probe_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    with serve_until_ready(port, {"QA_INDEX_DIR": str(settings.index_dir)}) as (server, _):
+    env = {"QA_INDEX_DIR": str(settings.index_dir), "QA_PROBE_PORT": str(probe_port)}
+    with serve_until_ready(port, env) as (server, _):
         spec = LoadSpec(
             url=f"{base}/search",
             method="POST",
@@ -122,9 +125,19 @@ def run(
             # wrk hangs up at the end of a run, but the searches it left admitted still hold
             # their places: a point started before they end measures the previous one's load.
             wait_until_idle(base, timeout_s=timeout_s + settings.search_deadline_s)
-            with probing_health(f"{base}/health") as latencies:
+            with (
+                probing_health(f"{base}/health") as latencies,
+                probing_health(f"http://127.0.0.1:{probe_port}/health") as probe_port_latencies,
+            ):
                 load = run_load(replace(spec, connections=connections, duration_s=duration_s))
-            points.append(LoadPoint(load, summarise(latencies), rss_mb(server.pid, "VmRSS")))
+            points.append(
+                LoadPoint(
+                    load,
+                    summarise(latencies),
+                    summarise(probe_port_latencies),
+                    rss_mb(server.pid, "VmRSS"),
+                )
+            )
     return LoadTestReport(rss_ready, points)
 
 
@@ -161,6 +174,7 @@ def print_report(report: LoadTestReport, console: Console) -> None:
         "answers by status",
         "client errors",
         "/health p50 / max ms",
+        "probe port /health",
         "RSS MB",
     ):
         table.add_column(column, justify="right")
@@ -175,8 +189,8 @@ def print_report(report: LoadTestReport, console: Console) -> None:
             f"{load.p99_ms:.1f}",
             statuses or "none",
             ", ".join(f"{kind}: {n}" for kind, n in client_errors.items()) or "none",
-            f"{health.p50_ms} / {health.max_ms}"
-            + (f" ({health.failures} failed)" if health.failures else ""),
+            _latency(health),
+            _latency(point.probe_port_health),
             f"{point.rss_after_mb:.0f}",
         )
     console.print(table)
@@ -184,6 +198,11 @@ def print_report(report: LoadTestReport, console: Console) -> None:
         f"RSS at ready (after warm-up) {report.rss_ready_mb:.0f} MB; latencies are of every "
         "answer, the immediate 503s of admission control included"
     )
+
+
+def _latency(health: HealthUnderLoad) -> str:
+    failed = f" ({health.failures} failed)" if health.failures else ""
+    return f"{health.p50_ms} / {health.max_ms}{failed}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

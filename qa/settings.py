@@ -78,6 +78,13 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    probe_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Also serve /health, /ready and /metrics on this port, from a thread of "
+        "their own, which client traffic never delays; none: only on `port`.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Origins allowed to call the service from a browser, comma-separated; "

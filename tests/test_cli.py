@@ -190,6 +190,29 @@ def test_serve_on_a_taken_port_fails_before_loading_anything(tmp_path: Path) -> 
     assert_one_error_line(result, f"cannot listen on 127.0.0.1:{port}", "in use")
 
 
+@pytest.mark.parametrize("same_port", [True, False])
+def test_serve_with_an_unusable_probe_port_fails_before_loading_anything(
+    tmp_path: Path, same_port: bool
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        taken_port = taken.getsockname()[1]
+        port = free_port()
+        probe_port = port if same_port else taken_port
+        result = run_module(
+            "qa.cli",
+            "serve",
+            "--port",
+            str(port),
+            cwd=tmp_path,
+            env={"QA_INDEX_DIR": str(tmp_path / "none"), "QA_PROBE_PORT": str(probe_port)},
+        )
+
+    if same_port:
+        assert_one_error_line(result, "probe port (QA_PROBE_PORT) must differ", str(port))
+    else:
+        assert_one_error_line(result, f"cannot listen on 127.0.0.1:{probe_port}", "in use")
+
+
 def test_serve_with_index_of_another_model_fails_before_starting(
     foreign_index_dir: Path, settings: Settings, tmp_path: Path
 ) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from qa.index import Index
 from qa.settings import Settings
+from tests.conftest import free_port
 from tests.qa_process import Service, qa_serve
 
 # The costliest search the API accepts: 2,000 characters, k = 50.
@@ -29,17 +30,30 @@ SATURATING_CLIENTS = 64
 
 
 @pytest.fixture(scope="module")
+def probe_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
 def service(
-    real_index: Index, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    real_index: Index,
+    settings: Settings,
+    tmp_path_factory: pytest.TempPathFactory,
+    probe_port: int,
 ) -> Iterator[Service]:
+    """`qa serve` with default settings and a probe port."""
     log = tmp_path_factory.mktemp("ops") / "serve.log"
-    with qa_serve(settings.index_dir, settings.corpus_dir, log) as running:
+    with qa_serve(
+        settings.index_dir, settings.corpus_dir, log, probe_port=str(probe_port)
+    ) as running:
         yield running
 
 
-async def _saturate_and_probe(url: str, seconds: float, probe_path: str) -> list[float]:
-    """Keeps SATURATING_CLIENTS costly searches in flight for `seconds` and meanwhile times
-    `probe_path` every 100 ms; the probe latencies in seconds."""
+async def _saturate_and_probe(
+    url: str, seconds: float, probe_path: str, probe_url: str
+) -> list[float]:
+    """Keeps SATURATING_CLIENTS costly searches in flight at `url` for `seconds` and meanwhile
+    times `probe_url` + `probe_path` every 100 ms; the probe latencies in seconds."""
     stop = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=SATURATING_CLIENTS + 4)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
@@ -51,7 +65,7 @@ async def _saturate_and_probe(url: str, seconds: float, probe_path: str) -> list
         async def prober() -> list[float]:
             await asyncio.sleep(2)  # let the searches pile up first
             latencies = []
-            async with httpx.AsyncClient(base_url=url, timeout=60) as probe:
+            async with httpx.AsyncClient(base_url=probe_url, timeout=60) as probe:
                 while time.monotonic() < stop:
                     started = time.perf_counter()
                     response = await probe.get(probe_path)
@@ -66,11 +80,13 @@ async def _saturate_and_probe(url: str, seconds: float, probe_path: str) -> list
     return latencies
 
 
+@pytest.mark.parametrize("on_probe_port", [False, True], ids=["service port", "probe port"])
 @pytest.mark.parametrize("probe_path", ["/health", "/ready"])
 def test_probes_answer_fast_while_searches_saturate_the_server(
-    service: Service, probe_path: str
+    service: Service, probe_port: int, probe_path: str, on_probe_port: bool
 ) -> None:
-    latencies = _saturate_and_probe_sync(service.url, probe_path)
+    probe_url = f"http://127.0.0.1:{probe_port}" if on_probe_port else service.url
+    latencies = asyncio.run(_saturate_and_probe(service.url, 8, probe_path, probe_url))
 
     # Idle, a probe takes about a millisecond. Queued behind the searches in the shared thread
     # pool, the first probe took 24 s. The bounds leave room for a machine shared with other
@@ -81,8 +97,28 @@ def test_probes_answer_fast_while_searches_saturate_the_server(
     assert max(latencies) < 3, sorted(latencies)
 
 
-def _saturate_and_probe_sync(url: str, probe_path: str) -> list[float]:
-    return asyncio.run(_saturate_and_probe(url, 8, probe_path))
+def test_the_probe_port_answers_the_probes_as_the_service_does_and_nothing_else(
+    service: Service, probe_port: int
+) -> None:
+    probes = f"http://127.0.0.1:{probe_port}"
+    with httpx.Client(timeout=60) as client:
+        assert client.get(f"{probes}/health").json() == {"status": "ok"}
+        assert client.head(f"{probes}/health").status_code == 200
+        served, probed = (client.get(f"{base}/ready") for base in (service.url, probes))
+        assert probed.status_code == 200
+        assert probed.json() == served.json()
+        assert "qa_http_requests_total" in client.get(f"{probes}/metrics").text
+        for path in ("/search?q=puce", "/", "/docs", "/openapi.json"):
+            response = client.get(f"{probes}{path}")
+            assert response.status_code == 404, path
+            assert response.json()["error"] == "not_found"
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["x-request-id"]
+    # Its requests are in the same access log as the service's.
+    assert any(
+        line.get("route") == "/health" and line.get("method") == "HEAD"
+        for line in log_lines(service)
+    )
 
 
 @pytest.fixture(scope="module")
