@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from qa.bench_report import BenchReport, IndexingReport, ServingReport, plot, print_report
@@ -43,6 +44,10 @@ DEV_DOCS = Path("eval/piaf-dev/docs")  # the French dev set kept in the reposito
 OLD_PATH = {"QA_ENCODER_BACKEND": "torch", "QA_BATCH_MAX": "1"}
 OLD_NAME = "PyTorch, one at a time"
 READY_TIMEOUT_S = 180.0
+# Waiting for the searches a load run left admitted: a wrk timeout plus a search deadline.
+IDLE_TIMEOUT_S = 30.0
+PROBE_INTERVAL_S = 0.1
+IDLE_GAUGES = ("qa_searches_queued", "qa_searches_in_progress")
 
 Server = subprocess.Popen[bytes]
 
@@ -140,6 +145,9 @@ def measure_serving(
         load: list[LoadResult] = []
         cpu: list[float | None] = []
         for connections in concurrency:
+            # wrk hangs up at the end of a run, but the searches it left admitted still hold
+            # their places: a point started before they end measures the previous one's load.
+            wait_until_idle(url, timeout_s=IDLE_TIMEOUT_S)
             before = _cpu_s(server.pid)
             result = run_load(replace(spec, connections=connections, duration_s=duration_s))
             load.append(result)
@@ -154,6 +162,29 @@ def measure_serving(
             load=load,
             cpu_ms_per_request=cpu,
         )
+
+
+def searches_admitted(metrics_text: str) -> float:
+    """Searches waiting or being computed, read from the service's /metrics text."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics_text)
+        if family.name in IDLE_GAUGES
+        for sample in family.samples
+    )
+
+
+def wait_until_idle(base: str, timeout_s: float) -> None:
+    """Returns once the service at `base` has no search admitted, or after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            try:
+                if searches_admitted(client.get(f"{base}/metrics").text) == 0:
+                    return
+            except httpx.HTTPError:
+                pass  # busy enough not to answer within a second: still not idle
+            time.sleep(PROBE_INTERVAL_S)
 
 
 @contextmanager

@@ -22,19 +22,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 from rich.table import Table
 
-from qa.bench import free_port, rss_mb, serve_until_ready
+from qa.bench import PROBE_INTERVAL_S, free_port, rss_mb, serve_until_ready, wait_until_idle
 from qa.cli import ArgumentParser, exit_status, whole_number
 from qa.evaluate import load_questions
 from qa.loadgen import LoadResult, LoadSpec, run_load, wrk_path
 from qa.settings import load_settings
 
 CONCURRENCY = (1, 32, 128)
-PROBE_INTERVAL_S = 0.1
-IDLE_GAUGES = ("qa_searches_queued", "qa_searches_in_progress")
 
 
 @dataclass(frozen=True)
@@ -139,29 +136,6 @@ def run(
                 )
             )
     return LoadTestReport(rss_ready, points)
-
-
-def searches_admitted(metrics_text: str) -> float:
-    """Searches waiting or being computed, read from the service's /metrics text."""
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(metrics_text)
-        if family.name in IDLE_GAUGES
-        for sample in family.samples
-    )
-
-
-def wait_until_idle(base: str, timeout_s: float) -> None:
-    """Returns once the service at `base` has no search admitted, or after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0) as client:
-        while time.monotonic() < deadline:
-            try:
-                if searches_admitted(client.get(f"{base}/metrics").text) == 0:
-                    return
-            except httpx.HTTPError:
-                pass  # busy enough not to answer within a second: still not idle
-            time.sleep(PROBE_INTERVAL_S)
 
 
 def print_report(report: LoadTestReport, console: Console) -> None:

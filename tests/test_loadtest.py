@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from qa import metrics
+from qa.bench import searches_admitted
 from qa.index import Index
-from qa.loadtest import searches_admitted
 from qa.settings import Settings
 from tests.conftest import ROOT, assert_one_error_line, run_module
 
@@ -57,8 +57,9 @@ def test_past_its_capacity_the_service_refuses_at_once_and_stays_healthy(
     assert crowd["load"]["statuses"].get("200", 0) > 0  # while the admitted ones are answered
     assert crowd["load"]["errors"]["timeout"] == 0
     for point in (alone, crowd):
-        assert point["health"]["probes"] > 0
-        assert point["health"]["failures"] == 0
+        for port in ("health", "probe_port_health"):
+            assert point[port]["probes"] > 0
+            assert point[port]["failures"] == 0
         assert point["rss_after_mb"] > 0
 
 
