@@ -1,4 +1,5 @@
-"""The HTTP service: thin routes over `Searcher`, domain errors mapped to HTTP in one place."""
+"""The HTTP service: thin routes over `Searcher`; domain errors become HTTP answers in one place
+(`qa.http_errors`), through the exception handlers here."""
 
 from __future__ import annotations
 

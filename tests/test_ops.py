@@ -314,6 +314,7 @@ def test_a_client_sending_headers_slowly_but_in_time_is_served(tight_service: Se
 def test_sigterm_lets_the_searches_in_flight_finish(
     real_index: Index, settings: Settings, tmp_path: Path
 ) -> None:
+    probe_port = free_port()
     with qa_serve(
         settings.index_dir,
         settings.corpus_dir,
@@ -321,6 +322,7 @@ def test_sigterm_lets_the_searches_in_flight_finish(
         search_workers="1",
         search_deadline_s="120",
         shutdown_timeout_s="120",
+        probe_port=str(probe_port),
     ) as service:
 
         async def in_flight_then_sigterm() -> list[httpx.Response]:
@@ -346,3 +348,6 @@ def test_sigterm_lets_the_searches_in_flight_finish(
     assert status in (0, -signal.SIGTERM)
     assert "Finished server process" in service.output()
     assert "timeout graceful shutdown exceeded" not in service.output()
+    # The probe port's server stopped with the service.
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", probe_port), timeout=5).close()
