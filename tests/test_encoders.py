@@ -184,10 +184,11 @@ def test_an_interrupted_export_leaves_no_file_that_looks_complete(
 # --- serving without torch ------------------------------------------------------------------
 
 
-def test_qa_serve_with_the_onnx_encoder_never_loads_torch(
+def test_qa_serve_with_the_onnx_encoder_never_loads_torch_nor_tokenizers(
     real_index: Index, settings: Settings
 ) -> None:
-    """The served process's memory map: onnxruntime's library is in it, torch's is not."""
+    """The served process's memory map: onnxruntime's and sentencepiece's libraries are in it,
+    torch's and tokenizers' (282 MB for this vocabulary) are not."""
     env = {
         "QA_MODEL_CACHE_DIR": str(MODELS),
         "QA_INDEX_DIR": str(settings.index_dir),
@@ -201,4 +202,6 @@ def test_qa_serve_with_the_onnx_encoder_never_loads_torch(
         assert response.status_code == 200
         libraries = Path(f"/proc/{server.pid}/maps").read_text(encoding="utf-8")
         assert "onnxruntime" in libraries
+        assert "sentencepiece" in libraries
         assert "libtorch" not in libraries
+        assert "/tokenizers/" not in libraries

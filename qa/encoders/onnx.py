@@ -1,7 +1,8 @@
 """An encoder that runs an exported model (`onnx_export`) under onnxruntime, without torch.
 
-The only module that imports onnxruntime for inference. Texts go through the model's fast
-tokenizer (`tokenizers`); the graph itself pools and normalises.
+The only module that imports onnxruntime for inference. Texts become token ids through the
+tokenizer it is given (`SentencePieceTokenizer` for the default model); the graph itself pools
+and normalises.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +19,20 @@ from qa.encoders.base import Vectors
 from qa.errors import ModelError
 
 TokenIds = list[int]
+
+
+class Tokenizer(Protocol):
+    """Token ids of the model's vocabulary."""
+
+    pad_id: int
+
+    def ids(self, texts: Sequence[str]) -> list[TokenIds]:
+        """Each text's ids with the model's start and end tokens, uncut."""
+        ...
+
+    def count(self, text: str) -> int:
+        """How many tokens `text` makes, without start and end tokens."""
+        ...
 
 
 def cores() -> int:
@@ -32,7 +48,7 @@ class OnnxEncoder:
         self,
         model_id: str,
         onnx_file: Path,
-        tokenizer_file: Path,
+        tokenizer: Tokenizer,
         *,
         query_prompt: str,
         passage_prompt: str,
@@ -42,7 +58,6 @@ class OnnxEncoder:
         precision: str = "fp32",
     ) -> None:
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
         # One batch at a time uses every core; more threads than cores only contend.
@@ -58,13 +73,9 @@ class OnnxEncoder:
             self._session = ort.InferenceSession(
                 str(onnx_file), options, providers=["CPUExecutionProvider"]
             )
-            self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph kinds
             raise ModelError(f"cannot load ONNX model {onnx_file}: {error}") from error
-        self._tokenizer.no_padding()
-        self._tokenizer.no_truncation()  # count_tokens needs the full length; see _ids
-        padding = self._tokenizer.padding or {}
-        self._pad_id = int(padding.get("pad_id", self._tokenizer.token_to_id("<pad>") or 0))
+        self._tokenizer = tokenizer
         shape = self._session.get_outputs()[0].shape
         if not isinstance(shape[-1], int):
             raise ModelError(f"ONNX model {onnx_file} does not say its embedding dimension")
@@ -77,7 +88,7 @@ class OnnxEncoder:
         self.max_tokens = max_tokens
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        return self._tokenizer.count(text)
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         return self._encode([self.query_prompt + text for text in texts])
@@ -107,15 +118,14 @@ class OnnxEncoder:
     def _ids(self, texts: Sequence[str]) -> list[TokenIds]:
         """Token ids with special tokens, cut as the model's tokenizer cuts: the start of the
         text, then the closing special token."""
-        encoded = [e.ids for e in self._tokenizer.encode_batch(list(texts))]
         return [
             ids if len(ids) <= self.max_tokens else ids[: self.max_tokens - 1] + ids[-1:]
-            for ids in encoded
+            for ids in self._tokenizer.ids(texts)
         ]
 
     def _run(self, batch: Sequence[TokenIds]) -> NDArray[np.float32]:
         width = max(len(ids) for ids in batch)
-        input_ids = np.full((len(batch), width), self._pad_id, dtype=np.int64)
+        input_ids = np.full((len(batch), width), self._tokenizer.pad_id, dtype=np.int64)
         attention_mask = np.zeros((len(batch), width), dtype=np.int64)
         for row, ids in enumerate(batch):
             input_ids[row, : len(ids)] = ids

@@ -47,17 +47,18 @@ def ensure_onnx_model(model_folder: Path, precision: EncoderPrecision) -> Path:
     try:
         target.parent.mkdir(exist_ok=True)
         if precision == "fp32":
-            _atomic_write(target, lambda scratch: _export_fp32(Path(model_folder), scratch))
+            write_atomically(target, lambda scratch: _export_fp32(Path(model_folder), scratch))
         else:
             source = ensure_onnx_model(model_folder, "fp32")
             ops = QUANTISED_OPS[precision]
-            _atomic_write(target, lambda scratch: _quantize_int8(source, scratch, ops))
+            write_atomically(target, lambda scratch: _quantize_int8(source, scratch, ops))
     except OSError as error:
         raise ModelError(f"cannot export the model to ONNX in {target.parent}: {error}") from error
     return target
 
 
-def _atomic_write(target: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(target: Path, write: Callable[[Path], object]) -> None:
+    """`write(scratch)` to a hidden sibling of `target`, then renamed to `target`."""
     scratch = target.with_name(f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
         write(scratch)
