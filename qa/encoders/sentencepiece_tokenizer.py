@@ -46,8 +46,10 @@ class SentencePieceTokenizer:
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's token ids, between the start and end tokens, uncut."""
-        pieces = self._processor.encode([self.prepare(text) for text in texts])
-        return [[self._start, *text_ids, self._end] for text_ids in pieces]
+        # One call per text: given a list, SentencePiece starts a thread pool per call, which
+        # makes one question 15x slower (150 against 10 microseconds) for no gain here.
+        encode = self._processor.encode
+        return [[self._start, *encode(self.prepare(text)), self._end] for text in texts]
 
     def count(self, text: str) -> int:
         """How many tokens `text` makes, without the start and end tokens."""
