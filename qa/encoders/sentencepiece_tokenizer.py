@@ -33,7 +33,10 @@ class SentencePieceTokenizer:
             table = json.loads(Path(table_file).read_text(encoding="utf-8"))
             self._processor = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
         except (OSError, ValueError, RuntimeError) as error:
-            raise ModelError(f"cannot load the tokenizer {model_file}: {error}") from error
+            raise ModelError(
+                f"cannot load the tokenizer {model_file}: {error} "
+                "(delete it and its table; `qa model` writes them again)"
+            ) from error
         self._table = str.maketrans(table)
         self.pad_id: int = self._processor.pad_id()
         self._start: int = self._processor.bos_id()
