@@ -107,6 +107,13 @@ def list_documents(request: Request) -> DocumentList:
     )
 
 
+# HEAD: GET's headers, no body, out of the schema, as `qa.api.answer_head` gives the app's own
+# GET routes (it cannot see the routes of an included router).
+router.add_api_route(
+    "", list_documents, methods=["HEAD"], response_model=DocumentList, include_in_schema=False
+)
+
+
 @router.put("/{name}", response_model=DocumentChange, openapi_extra=_BODY)
 async def put_document(name: ArticleName, request: Request) -> DocumentChange:
     """Add or replace an article: `text/plain` (UTF-8), or JSON `{text, title?, url?,

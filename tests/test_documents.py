@@ -201,7 +201,13 @@ def test_the_document_api_is_off_without_an_admin_key_and_needs_it_otherwise(
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-admin"}):
             response = client.get("/documents", headers=headers)
             assert (response.status_code, response.json()["error"]) == (401, "unauthorized")
-        assert client.get("/documents", headers=ADMIN).status_code == 200
+        listed = client.get("/documents", headers=ADMIN)
+        assert listed.status_code == 200
+        head = client.head("/documents", headers=ADMIN)
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-length"] == listed.headers["content-length"]
+        assert head.headers["content-type"] == listed.headers["content-type"]
+        assert client.head("/documents").status_code == 401
 
 
 def test_read_keys_guard_search_when_set(
