@@ -133,6 +133,7 @@ def measure_serving(
     url = f"http://127.0.0.1:{port}"
     with serve_until_ready(port, env) as (server, ready_s):
         rss_ready = rss_mb(server.pid, "VmRSS")
+        private_ready = rss_mb(server.pid, "RssAnon")
         spec = LoadSpec(
             url=f"{url}/search",
             method="POST",
@@ -159,6 +160,8 @@ def measure_serving(
             rss_ready_mb=rss_ready,
             rss_after_load_mb=rss_mb(server.pid, "VmRSS"),
             peak_rss_mb=rss_mb(server.pid, "VmHWM"),
+            private_ready_mb=private_ready,
+            private_after_load_mb=rss_mb(server.pid, "RssAnon"),
             load=load,
             cpu_ms_per_request=cpu,
         )
@@ -227,7 +230,8 @@ def serve_until_ready(
 
 
 def rss_mb(pid: int, field: str) -> float:
-    """A memory figure of /proc/PID/status (VmRSS: now, VmHWM: peak), in MB."""
+    """A memory figure of /proc/PID/status (VmRSS: now, VmHWM: peak, RssAnon: the process's
+    own pages, without mapped files), in MB."""
     status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
     match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
     return round(int(match.group(1)) / 1024, 1) if match else 0.0

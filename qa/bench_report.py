@@ -19,6 +19,11 @@ class ServingReport:
     rss_ready_mb: float
     rss_after_load_mb: float
     peak_rss_mb: float
+    # The process's own memory (RssAnon): RSS less the pages of files it maps, which count as
+    # resident only while they sit in the page cache, so RSS moves with what else ran lately
+    # (the libraries of a fresh install add ~80 MB until the kernel evicts them).
+    private_ready_mb: float
+    private_after_load_mb: float
     load: list[LoadResult]
     # Server CPU time (all threads) per completed request at each point: unlike latency, it
     # hardly depends on what else the machine runs.
@@ -64,7 +69,8 @@ def print_report(report: BenchReport, console: Console) -> None:
         console.print(
             f"{serving.path}: ready in {serving.ready_s:.2f} s · RSS {serving.rss_ready_mb:.0f} MB "
             f"at ready, {serving.rss_after_load_mb:.0f} MB after the load "
-            f"(peak {serving.peak_rss_mb:.0f} MB)",
+            f"(peak {serving.peak_rss_mb:.0f} MB); private memory {serving.private_ready_mb:.0f} "
+            f"MB at ready, {serving.private_after_load_mb:.0f} MB after the load",
             markup=False,
         )
     new_index, old_index = report.indexing

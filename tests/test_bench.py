@@ -84,6 +84,8 @@ def test_a_quick_run_measures_both_paths(
         assert sum(point["requests"] for point in serving["load"]) > 0
         assert serving["ready_s"] > 0
         assert 0 < serving["rss_ready_mb"] <= serving["peak_rss_mb"]
+        assert 0 < serving["private_ready_mb"] < serving["rss_ready_mb"]
+        assert 0 < serving["private_after_load_mb"] < serving["rss_after_load_mb"]
         for point, cpu in zip(serving["load"], serving["cpu_ms_per_request"], strict=True):
             assert cpu is None if point["requests"] == 0 else cpu > 0
     fast, slow = report["indexing"]
