@@ -1,13 +1,12 @@
 """The probe port: `/health`, `/ready` and `/metrics` on a port and event loop of their own.
 
 Under a flood the service's event loop has a queue of requests to answer or refuse, and a
-probe sent to the service's port waits its turn behind them: at 128 clients sending searches
-without pause, `/health` took 27-37 ms at the median and up to 90 ms (README, "Health under
-load and admission control"). With `QA_PROBE_PORT`, `qa serve` also answers the probes on that
-port, from a second uvicorn server running in a thread with its own event loop, which sees no
-client traffic: 3.5-4 ms at the median and 12-14 ms at most under the same flood. The probe
-app shares the service's state (the searcher it serves) and its error handlers and headers, so
-both ports say the same thing in the same way.
+probe sent to the service's port waits its turn behind them (`make loadtest` at 128 clients:
+tens of milliseconds; figures in the README, "Health under load and admission control"). With
+`QA_PROBE_PORT`, `qa serve` also answers the probes on that port, from a second uvicorn server
+running in a thread with its own event loop, which sees no client traffic: a few milliseconds
+under the same flood. The probe app shares the service's state (the searcher it serves) and its
+error handlers and headers, so both ports say the same thing in the same way.
 """
 
 from __future__ import annotations
