@@ -1,7 +1,8 @@
 """Turn text into normalised vectors: find the model of the settings and load its encoder.
 
-The encoders themselves live in `qa.encoders`: onnxruntime for the default model, and
-sentence-transformers for any other model (or for the default one when asked).
+The encoders themselves live in `qa.encoders`: onnxruntime for the default model and for any
+model folder that ships its own ONNX graph, sentence-transformers for the others (or for any
+model when asked).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from qa.convert import ensure_default_model
 from qa.encoders.base import Encoder, Vectors
 from qa.encoders.onnx_export import ensure_onnx_model
+from qa.encoders.onnx_folder import OnnxFolder, find_onnx_folder
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.encoders.sentencepiece_export import ensure_sentencepiece_files
 from qa.errors import ModelError
@@ -32,7 +34,8 @@ class ModelLocation:
 
     source: str  # what sentence-transformers is given: a folder, or a model-hub name
     folder: str | None  # where it is on this machine; None: a hub name not downloaded yet
-    onnx: str | None = None  # its ONNX export, when the ONNX encoder runs it
+    onnx: str | None = None  # the default model's ONNX export, when the ONNX encoder runs it
+    own_onnx: OnnxFolder | None = None  # another model's own ONNX graph, when it runs it
 
 
 def runs_on_onnx(settings: Settings) -> bool:
@@ -68,7 +71,7 @@ def locate_model(settings: Settings) -> ModelLocation:
                 f"model folder {name} (QA_MODEL) holds no model: "
                 f"it has no {' or '.join(MODEL_FOLDER_FILES)}"
             )
-        return ModelLocation(str(path), str(path))
+        return _with_own_onnx(ModelLocation(str(path), str(path)), settings)
     if path.exists():
         raise ModelError(f"model {name} (QA_MODEL) is a file, not a model folder")
     if _looks_like_path(name):
@@ -84,7 +87,15 @@ def locate_model(settings: Settings) -> ModelLocation:
             "name (organisation/model)"
         ) from None
     found = [str(Path(file).parent) for file in cached if isinstance(file, str)]
-    return ModelLocation(name, found[0] if found else None)
+    return _with_own_onnx(ModelLocation(name, found[0] if found else None), settings)
+
+
+def _with_own_onnx(location: ModelLocation, settings: Settings) -> ModelLocation:
+    """`location` with the ONNX graph its folder ships, if any and if the ONNX backend is on."""
+    if settings.encoder_backend != "onnx" or location.folder is None:
+        return location
+    own_onnx = find_onnx_folder(Path(location.folder))
+    return ModelLocation(location.source, location.folder, own_onnx=own_onnx)
 
 
 def _looks_like_path(name: str) -> bool:
@@ -116,6 +127,21 @@ def load_encoder(settings: Settings) -> Encoder:
             batch_size=settings.embed_batch_size,
             threads=settings.encoder_threads,
             precision=settings.encoder_precision,
+        )
+    if location.own_onnx is not None:
+        from qa.encoders.huggingface_tokenizer import HuggingFaceTokenizer
+        from qa.encoders.onnx import OnnxEncoder
+
+        return OnnxEncoder(
+            settings.model,
+            location.own_onnx.onnx_file,
+            HuggingFaceTokenizer(location.own_onnx.tokenizer_file),
+            query_prompt=settings.query_prompt,
+            passage_prompt=settings.passage_prompt,
+            batch_size=settings.embed_batch_size,
+            threads=settings.encoder_threads,
+            max_tokens=location.own_onnx.max_tokens,
+            pooling=location.own_onnx.pooling,
         )
     return SentenceTransformerEncoder(
         settings.model,

@@ -94,8 +94,9 @@ class Settings(BaseSettings):
     # Speed: the encoder that runs the model, and how questions are batched (README "Benchmarks").
     encoder_backend: Literal["onnx", "torch"] = Field(
         "onnx",
-        description="How the default model runs: 'onnx' (onnxruntime, no torch) or 'torch' "
-        "(sentence-transformers). Other models always run through sentence-transformers.",
+        description="How the model runs: 'onnx' (onnxruntime, no torch: the default model's "
+        "export, or another model's own onnx/model.onnx; a model without one runs through "
+        "sentence-transformers) or 'torch' (always sentence-transformers).",
     )
     encoder_precision: EncoderPrecision = Field(
         "int8-embeddings",

@@ -16,6 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.encoders.base import Vectors
+from qa.encoders.onnx_folder import Pooling
+from qa.encoders.pooling import pool
 from qa.errors import ModelError
 
 TokenIds = list[int]
@@ -41,8 +43,9 @@ def cores() -> int:
 
 
 class OnnxEncoder:
-    """An `Encoder` over an ONNX graph taking `input_ids` and `attention_mask` and returning
-    unit sentence vectors."""
+    """An `Encoder` over an ONNX graph taking `input_ids` and `attention_mask` (and
+    `token_type_ids` if it asks for them) and returning either unit sentence vectors (the
+    default model's export, `pooling=None`) or one vector per token, pooled here."""
 
     def __init__(
         self,
@@ -56,6 +59,7 @@ class OnnxEncoder:
         threads: int = 0,
         max_tokens: int = 512,
         precision: str = "fp32",
+        pooling: Pooling | None = None,
     ) -> None:
         import onnxruntime as ort
 
@@ -76,7 +80,17 @@ class OnnxEncoder:
         except Exception as error:  # onnxruntime raises its own Fail/InvalidGraph kinds
             raise ModelError(f"cannot load ONNX model {onnx_file}: {error}") from error
         self._tokenizer = tokenizer
-        shape = self._session.get_outputs()[0].shape
+        self._pooling = pooling
+        self._takes_token_types = any(
+            graph_input.name == "token_type_ids" for graph_input in self._session.get_inputs()
+        )
+        outputs = {output.name: output for output in self._session.get_outputs()}
+        # A hub export names its token vectors `last_hidden_state`; the default export has one
+        # output, the sentence vectors.
+        output = outputs.get("last_hidden_state") if pooling else None
+        output = output or self._session.get_outputs()[0]
+        self._output = output.name
+        shape = output.shape
         if not isinstance(shape[-1], int):
             raise ModelError(f"ONNX model {onnx_file} does not say its embedding dimension")
         self.model_id = model_id
@@ -130,7 +144,10 @@ class OnnxEncoder:
         for row, ids in enumerate(batch):
             input_ids[row, : len(ids)] = ids
             attention_mask[row, : len(ids)] = 1
-        (output,) = self._session.run(
-            None, {"input_ids": input_ids, "attention_mask": attention_mask}
-        )
-        return np.asarray(output, dtype=np.float32)
+        feed = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if self._takes_token_types:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        (output,) = self._session.run([self._output], feed)
+        if self._pooling is None:
+            return np.asarray(output, dtype=np.float32)
+        return pool(np.asarray(output, dtype=np.float32), attention_mask, self._pooling)
