@@ -72,7 +72,9 @@ def run_model(_: argparse.Namespace, settings: Settings) -> int:
             markup=False,
         )
     else:
-        console.print(f"model {settings.model} ready in {location.folder}", markup=False)
+        runs = location.onnx or (location.own_onnx and location.own_onnx.onnx_file)
+        how = f"onnxruntime, {runs}" if runs else "sentence-transformers"
+        console.print(f"model {settings.model} ready in {location.folder} ({how})", markup=False)
     return 0
 
 

@@ -215,6 +215,11 @@ def test_qa_index_and_serve_run_such_a_folder_without_torch(
 ) -> None:
     """As a user would: `qa index` then `qa serve` with `QA_MODEL` set to the folder."""
     env = {"QA_MODEL": str(hub_folder), "QA_INDEX_DIR": str(tmp_path / "index")}
+    said = run_module("qa.cli", "model", cwd=tmp_path, env=env)
+    assert said.stdout.strip().endswith(f"(onnxruntime, {hub_folder / 'onnx' / 'model.onnx'})")
+    torch_env = env | {"QA_ENCODER_BACKEND": "torch"}
+    said = run_module("qa.cli", "model", cwd=tmp_path, env=torch_env)
+    assert said.stdout.strip().endswith("(sentence-transformers)")
     indexed = run_module("qa.cli", "index", "--corpus", str(SEEDS), cwd=tmp_path, env=env)
     assert indexed.returncode == 0, indexed.stderr
     port = free_port()
