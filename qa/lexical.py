@@ -81,7 +81,13 @@ class LexicalIndex:
         if not terms or self.size == 0:
             return []
         positions, scores = self._retriever.retrieve(
-            [terms], k=min(k, self.size), show_progress=False, n_threads=1, weight_mask=mask
+            # n_threads=0: in this thread; any other value starts a thread pool per call
+            # (0.33 ms against 0.05 for the whole retrieval on the seeds' index).
+            [terms],
+            k=min(k, self.size),
+            show_progress=False,
+            n_threads=0,
+            weight_mask=mask,
         )
         return [
             LexicalHit(int(position), float(score))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import qa.search as search_module
 from qa.chunk import ChunkingConfig
+from qa.embed import Encoder
 from qa.errors import InvalidQueryError
-from qa.index import build_index
+from qa.index import Index, build_index
 from qa.ingest import load_corpus
 from qa.search import (
     MAX_K,
@@ -16,7 +20,7 @@ from qa.search import (
     validate_query,
 )
 from qa.settings import Settings
-from tests.conftest import SEEDS, FakeEncoder
+from tests.conftest import SEEDS, FakeEncoder, make_settings
 
 
 @pytest.mark.parametrize(
@@ -116,3 +120,28 @@ def test_english_question_about_french_articles(searcher: Searcher) -> None:
     assert response.language == "en"
     assert response.answerable
     assert response.results[0].source.startswith("003_")
+
+
+@pytest.mark.parametrize(("cache_size", "detections"), [(16, 2), (0, 4)])
+def test_a_question_asked_again_has_its_language_remembered_as_long_as_vectors_are(
+    real_index: Index,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+    cache_size: int,
+    detections: int,
+) -> None:
+    seen: list[str] = []
+
+    def counted(text: str) -> str:
+        seen.append(text)
+        return detect_language(text)
+
+    monkeypatch.setattr(search_module, "detect_language", counted)  # before the Searcher wraps it
+    searcher = Searcher(
+        real_index, encoder, make_settings(Path("unused"), query_cache_size=cache_size)
+    )
+    french = "Quelle puce ByteDance développe-t-il ?"
+    english = "Which company is developing its own artificial intelligence chip?"
+    languages = [searcher.search(question).language for question in (french, english) * 2]
+    assert languages == ["fr", "en", "fr", "en"]
+    assert len(seen) == detections
