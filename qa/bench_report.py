@@ -44,7 +44,8 @@ class IndexingReport:
 @dataclass(frozen=True)
 class BenchReport:
     new_path: str
-    serving: list[ServingReport]
+    serving: list[ServingReport]  # the new path, the old one: each question embedded
+    repeated: ServingReport  # the new path, its question cache answering repeated questions
     indexing: list[IndexingReport]
 
 
@@ -65,7 +66,17 @@ def print_report(report: BenchReport, console: Console) -> None:
             f"{now.error_count} / {before.error_count}",
         )
     console.print(table)
-    for serving in report.serving:
+    repeated = report.repeated
+    console.print(
+        f"{repeated.path}: "
+        + "; ".join(
+            f"{point.connections} clients {point.throughput:g} req/s, p50 {point.p50_ms:g} ms, "
+            f"p99 {point.p99_ms:g} ms, CPU {cpu or 0:g} ms/req, {point.error_count} errors"
+            for point, cpu in zip(repeated.load, repeated.cpu_ms_per_request, strict=True)
+        ),
+        markup=False,
+    )
+    for serving in [*report.serving, repeated]:
         console.print(
             f"{serving.path}: ready in {serving.ready_s:.2f} s · RSS {serving.rss_ready_mb:.0f} MB "
             f"at ready, {serving.rss_after_load_mb:.0f} MB after the load "
@@ -97,14 +108,15 @@ def _pair(now: float | None, before: float | None, *, higher_is_better: bool = F
 
 
 def plot(report: BenchReport, out: Path) -> None:
-    """Throughput and latency against concurrency, both paths, as a PNG."""
+    """Throughput and latency against concurrency, every path measured, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for serving, colour in zip(report.serving, ("tab:blue", "tab:red"), strict=True):
+    paths = [*report.serving, report.repeated]
+    for serving, colour in zip(paths, ("tab:blue", "tab:red", "tab:green"), strict=True):
         clients = [r.connections for r in serving.load]
         throughput.plot(
             clients, [r.throughput for r in serving.load], "o-", color=colour, label=serving.path

@@ -73,9 +73,12 @@ def test_a_quick_run_measures_both_paths(
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     new, old = report["serving"]
+    repeated = report["repeated"]
     assert new["path"].startswith("ONNX")
     assert old["path"].startswith("PyTorch")
-    for serving in (new, old):
+    assert repeated["path"].startswith(new["path"])
+    assert "question cache on" in repeated["path"]
+    for serving in (new, old, repeated):
         assert [point["connections"] for point in serving["load"]] == [1, 8]
         for point in serving["load"]:
             assert sum(point["errors"].values()) == 0
