@@ -120,7 +120,10 @@ class Settings(BaseSettings):
         32, ge=1, le=1024, description="Most questions embedded as one batch; 1: no batching."
     )
     query_cache_size: int = Field(
-        1024, ge=0, le=1_000_000, description="Question vectors kept (LRU); 0: no cache."
+        1024,
+        ge=0,
+        le=1_000_000,
+        description="Questions whose vector and language are kept (LRU); 0: no cache.",
     )
 
     # The live corpus: versions, reload, the document API and its keys.
