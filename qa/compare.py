@@ -99,11 +99,17 @@ def config_settings(base: Settings, config: Config) -> Settings:
 
 
 def needs_own_index(base: Settings, settings: Settings) -> bool:
-    """True when the settings index the corpus differently (chunking, model, its precision,
-    prompts)."""
+    """True when the settings index the corpus differently (chunking, model, how it runs and
+    at which precision, prompts): such a configuration gets its own encoder and index."""
     return ChunkingConfig.from_settings(settings) != ChunkingConfig.from_settings(base) or any(
         getattr(settings, name) != getattr(base, name)
-        for name in ("model", "encoder_precision", "query_prompt", "passage_prompt")
+        for name in (
+            "model",
+            "encoder_backend",
+            "encoder_precision",
+            "query_prompt",
+            "passage_prompt",
+        )
     )
 
 

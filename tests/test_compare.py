@@ -61,6 +61,8 @@ def test_configuration_settings_are_validated_like_the_environment() -> None:
     assert needs_own_index(base, config_settings(base, parse_config("chunk_max_tokens=128")))
     # Passages embedded by another precision are other vectors: the index is built again.
     assert needs_own_index(base, config_settings(base, parse_config("encoder_precision=int8")))
+    # So are those of another encoder: the old path must not be measured with the new encoder.
+    assert needs_own_index(base, config_settings(base, parse_config("encoder_backend=torch")))
     with pytest.raises(QAError, match="QA_FUSION_DENSE_WEIGHT"):
         config_settings(base, parse_config("fusion_dense_weight=2"))
     with pytest.raises(QAError, match="QA_FUSION"):
