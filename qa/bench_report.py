@@ -70,7 +70,8 @@ def print_report(report: BenchReport, console: Console) -> None:
     console.print(
         f"{repeated.path}: "
         + "; ".join(
-            f"{point.connections} clients {point.throughput:g} req/s, p50 {point.p50_ms:g} ms, "
+            f"{point.connections} client{'s' * (point.connections > 1)} "
+            f"{point.throughput:g} req/s, p50 {point.p50_ms:g} ms, "
             f"p99 {point.p99_ms:g} ms, CPU {cpu or 0:g} ms/req, {point.error_count} errors"
             for point, cpu in zip(repeated.load, repeated.cpu_ms_per_request, strict=True)
         ),
@@ -114,7 +115,7 @@ def plot(report: BenchReport, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4.8))
     paths = [*report.serving, report.repeated]
     for serving, colour in zip(paths, ("tab:blue", "tab:red", "tab:green"), strict=True):
         clients = [r.connections for r in serving.load]
@@ -124,21 +125,26 @@ def plot(report: BenchReport, out: Path) -> None:
         # A point where no request completed has no latency: a gap, not a zero.
         p50 = [r.p50_ms if r.requests else math.nan for r in serving.load]
         p99 = [r.p99_ms if r.requests else math.nan for r in serving.load]
-        latency.plot(clients, p50, "o-", color=colour, label=f"{serving.path}, p50")
-        latency.plot(clients, p99, "s--", color=colour, label=f"{serving.path}, p99")
+        latency.plot(clients, p50, "o-", color=colour)
+        latency.plot(clients, p99, "s--", color=colour)
     throughput.set(
         xlabel="concurrent clients", ylabel="requests/s", xscale="log", title="Throughput"
     )
     latency.set(
-        xlabel="concurrent clients", ylabel="ms", xscale="log", yscale="log", title="Latency"
+        xlabel="concurrent clients",
+        ylabel="ms",
+        xscale="log",
+        yscale="log",
+        title="Latency: p50 (solid), p99 (dashed)",
     )
     for axes in (throughput, latency):
         axes.set_xticks([r.connections for r in report.serving[0].load])
         axes.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
         axes.grid(True, which="both", alpha=0.3)
-        axes.legend(fontsize=8)
+    # One legend under both plots: inside either, the long path names hid the lines.
+    figure.legend(*throughput.get_legend_handles_labels(), loc="lower center", fontsize=9)
     figure.suptitle("POST /search, k=5, hybrid (wrk, 2 shared cores)")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.16, 1, 1))
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110)
     plt.close(figure)
