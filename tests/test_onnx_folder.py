@@ -193,6 +193,24 @@ def test_a_folder_whose_pipeline_onnxruntime_cannot_reproduce_is_one_error_namin
     assert locate_model(_settings(folder, encoder_backend="torch")).own_onnx is None
 
 
+@pytest.mark.parametrize(
+    ("file", "content", "said"),
+    [
+        ("modules.json", "[1, 2]", "modules.json is not a list of modules"),
+        ("1_Pooling/config.json", "[]", "config.json is not a JSON object"),
+        ("sentence_bert_config.json", "{not json", "cannot read sentence_bert_config.json"),
+    ],
+)
+def test_a_damaged_configuration_file_is_one_model_error(
+    make_variant: Callable[[dict[str, object]], Path], file: str, content: str, said: str
+) -> None:
+    folder = make_variant({"pooling_mode": "mean"})
+    (folder / file).unlink()
+    (folder / file).write_text(content, encoding="utf-8")
+    with pytest.raises(ModelError, match=said):
+        locate_model(_settings(folder))
+
+
 def test_pooling_by_hand() -> None:
     """Two texts of 3 and 2 tokens (the second padded), 2 dimensions."""
     states = np.array(

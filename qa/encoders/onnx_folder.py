@@ -55,7 +55,7 @@ def find_onnx_folder(folder: Path) -> OnnxFolder | None:
         return None
     where = f"model folder {folder}"
     modules = _read_json(folder / "modules.json", where)
-    if not isinstance(modules, list):
+    if not isinstance(modules, list) or not all(isinstance(module, dict) for module in modules):
         raise ModelError(f"{where}: modules.json is not a list of modules")
     kinds = [str(module.get("type", "")).rsplit(".", 1)[-1] for module in modules]
     if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
@@ -63,11 +63,11 @@ def find_onnx_folder(folder: Path) -> OnnxFolder | None:
             f"{where} has an ONNX graph but its modules are {', '.join(kinds)}: only "
             f"Transformer, Pooling and Normalize run under onnxruntime here; {_WAY_OUT}"
         )
-    pooling_config = _read_json(folder / modules[1].get("path", "") / "config.json", where)
+    pooling_config = _read_object(folder / modules[1].get("path", "") / "config.json", where)
     tokenizer_file = folder / TOKENIZER_FILE
     if not tokenizer_file.is_file():
         raise ModelError(f"{where} has an ONNX graph but no {TOKENIZER_FILE}; {_WAY_OUT}")
-    bert_config = _read_json(folder / "sentence_bert_config.json", where, missing={})
+    bert_config = _read_object(folder / "sentence_bert_config.json", where, missing={})
     return OnnxFolder(
         onnx_file=onnx_file,
         tokenizer_file=tokenizer_file,
@@ -92,6 +92,13 @@ def _pooling(config: dict[str, Any], where: str) -> Pooling:
             f"{where}: pooling that leaves the prompt out is not supported; {_WAY_OUT}"
         )
     return modes  # type: ignore[return-value]  # checked against Pooling's values above
+
+
+def _read_object(file: Path, where: str, missing: dict[str, Any] | None = None) -> dict[str, Any]:
+    config = _read_json(file, where, missing)
+    if not isinstance(config, dict):
+        raise ModelError(f"{where}: {file.name} is not a JSON object")
+    return config
 
 
 def _read_json(file: Path, where: str, missing: Any = None) -> Any:
