@@ -211,6 +211,18 @@ def test_a_damaged_configuration_file_is_one_model_error(
         locate_model(_settings(folder))
 
 
+def test_a_graph_that_pools_already_is_one_model_error(
+    make_variant: Callable[[dict[str, object]], Path],
+) -> None:
+    """The default model's own export returns sentence vectors: a folder's pooling cannot run
+    on them."""
+    folder = make_variant({"pooling_mode": "mean"})
+    (folder / "onnx" / "model.onnx").unlink()
+    (folder / "onnx" / "model.onnx").symlink_to(DEFAULT_FOLDER / "onnx" / "model_fp32.onnx")
+    with pytest.raises(ModelError, match="not one vector per token"):
+        load_encoder(_settings(folder))
+
+
 def test_pooling_by_hand() -> None:
     """Two texts of 3 and 2 tokens (the second padded), 2 dimensions."""
     states = np.array(

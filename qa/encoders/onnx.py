@@ -91,6 +91,11 @@ class OnnxEncoder:
         output = output or self._session.get_outputs()[0]
         self._output = output.name
         shape = output.shape
+        if pooling is not None and len(shape) != 3:
+            raise ModelError(
+                f"ONNX model {onnx_file} gives {output.name} of shape {shape}, "
+                "not one vector per token, which its folder's pooling expects"
+            )
         if not isinstance(shape[-1], int):
             raise ModelError(f"ONNX model {onnx_file} does not say its embedding dimension")
         self.model_id = model_id
