@@ -24,6 +24,8 @@ from qa.settings import DEFAULT_MODEL, Settings
 
 __all__ = ["Encoder", "ModelLocation", "Vectors", "embed_once", "load_encoder", "locate_model"]
 
+DEFAULT_MODEL_MAX_TOKENS = 512  # its max_seq_length: longer texts are cut
+
 # A folder holding either is a sentence-transformers or a transformers model.
 MODEL_FOLDER_FILES = ("modules.json", "config.json")
 
@@ -113,36 +115,8 @@ def load_encoder(settings: Settings) -> Encoder:
 
     A model-hub name missing from the local cache is downloaded here (network needed)."""
     location = locate_model(settings)
-    if location.onnx is not None and location.folder is not None:
-        # onnxruntime and sentencepiece: imported only when used
-        from qa.encoders.onnx import OnnxEncoder
-        from qa.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
-
-        return OnnxEncoder(
-            settings.model,
-            Path(location.onnx),
-            SentencePieceTokenizer(*ensure_sentencepiece_files(Path(location.folder))),
-            query_prompt=settings.query_prompt,
-            passage_prompt=settings.passage_prompt,
-            batch_size=settings.embed_batch_size,
-            threads=settings.encoder_threads,
-            precision=settings.encoder_precision,
-        )
-    if location.own_onnx is not None:
-        from qa.encoders.huggingface_tokenizer import HuggingFaceTokenizer
-        from qa.encoders.onnx import OnnxEncoder
-
-        return OnnxEncoder(
-            settings.model,
-            location.own_onnx.onnx_file,
-            HuggingFaceTokenizer(location.own_onnx.tokenizer_file),
-            query_prompt=settings.query_prompt,
-            passage_prompt=settings.passage_prompt,
-            batch_size=settings.embed_batch_size,
-            threads=settings.encoder_threads,
-            max_tokens=location.own_onnx.max_tokens,
-            pooling=location.own_onnx.pooling,
-        )
+    if location.onnx is not None or location.own_onnx is not None:
+        return _onnx_encoder(settings, location)
     return SentenceTransformerEncoder(
         settings.model,
         location.source,
@@ -152,6 +126,41 @@ def load_encoder(settings: Settings) -> Encoder:
         query_prompt=settings.query_prompt,
         passage_prompt=settings.passage_prompt,
         batch_size=settings.embed_batch_size,
+    )
+
+
+def _onnx_encoder(settings: Settings, location: ModelLocation) -> Encoder:
+    """The ONNX encoder of the default model's export or of another model's own graph
+    (onnxruntime and the tokenizer's library are imported only here)."""
+    from qa.encoders.onnx import OnnxEncoder, Tokenizer
+
+    tokenizer: Tokenizer
+    if location.own_onnx is None:
+        from qa.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
+
+        # The default model: `locate_model` exported it into its generated folder.
+        assert location.onnx is not None
+        assert location.folder is not None
+        graph = Path(location.onnx)
+        tokenizer = SentencePieceTokenizer(*ensure_sentencepiece_files(Path(location.folder)))
+        max_tokens, pooling, precision = DEFAULT_MODEL_MAX_TOKENS, None, settings.encoder_precision
+    else:
+        from qa.encoders.huggingface_tokenizer import HuggingFaceTokenizer
+
+        own = location.own_onnx
+        graph, tokenizer = own.onnx_file, HuggingFaceTokenizer(own.tokenizer_file)
+        max_tokens, pooling, precision = own.max_tokens, own.pooling, "fp32"
+    return OnnxEncoder(
+        settings.model,
+        graph,
+        tokenizer,
+        query_prompt=settings.query_prompt,
+        passage_prompt=settings.passage_prompt,
+        batch_size=settings.embed_batch_size,
+        threads=settings.encoder_threads,
+        max_tokens=max_tokens,
+        precision=precision,
+        pooling=pooling,
     )
 
 
