@@ -76,15 +76,15 @@ wrk:
 	$(call apt_install,wrk,wrk)
 
 bench: index wrk
-	$(BIN)/python -m qa.bench --plot docs/bench.png
+	$(BIN)/python -m bench.serving --plot docs/bench.png
 
 # Overload behaviour: qa serve at 1, 32 and 128 clients, /health probed meanwhile (bounded).
 loadtest: index wrk
-	$(BIN)/python -m qa.loadtest
+	$(BIN)/python -m bench.loadtest
 
 # Synthetic vectors, no model or index needed; about an hour at 1M passages on one core.
 bench-scale: install
-	$(BIN)/python -m qa.capacity $(SCALE_ARGS)
+	$(BIN)/python -m bench.capacity $(SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) models index/versions index/CURRENT index/writer.lock index/*.json index/*.jsonl index/*.faiss index/*.npy index/lexical index/piaf-dev

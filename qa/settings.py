@@ -60,7 +60,8 @@ class Settings(BaseSettings):
         ge=-1.0,
         le=1.0,
         description="A question is 'answerable' when its best passage's cosine reaches this "
-        "(calibrated with `python -m qa.calibrate` on piaf-dev, default model; see README).",
+        "(calibrated with `python -m qa.evaluation.calibrate` on piaf-dev, default model; "
+        "see docs/evaluation.md).",
     )
 
     fusion: FusionMethod = Field(

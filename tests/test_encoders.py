@@ -12,30 +12,32 @@ import httpx
 import numpy as np
 import pytest
 
-from qa.bench import serve_until_ready
-from qa.chunk import ChunkingConfig, chunk_document
-from qa.embed import Encoder, embed_once, load_encoder
-from qa.encoders import onnx_export
+from bench.serving import serve_until_ready
+from qa.corpus.chunk import ChunkingConfig, chunk_document
+from qa.corpus.ingest import load_corpus
+from qa.encoders import default_model
+from qa.encoders.base import Encoder
+from qa.encoders.loading import embed_once, load_encoder
 from qa.encoders.onnx import OnnxEncoder
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import ModelError
-from qa.evaluate import load_questions
-from qa.index import Index
-from qa.ingest import load_corpus
+from qa.evaluation.evaluate import load_questions
+from qa.indexing.build import Index
+from qa.model_setup import onnx_export
 from qa.settings import Settings
-from tests.conftest import MODELS, ROOT, SEEDS, free_port, make_settings
+from tests.conftest import MODELS, ROOT, SEEDS, free_port, make_settings, set_up_encoder
 
 DEFAULT_FOLDER = MODELS / "multilingual-e5-small-q4"
 
 
 @pytest.fixture(scope="module")
 def torch_encoder(tmp_path_factory: pytest.TempPathFactory) -> Encoder:
-    return load_encoder(make_settings(tmp_path_factory.mktemp("i"), encoder_backend="torch"))
+    return set_up_encoder(make_settings(tmp_path_factory.mktemp("i"), encoder_backend="torch"))
 
 
 @pytest.fixture(scope="module")
 def fp32_encoder(tmp_path_factory: pytest.TempPathFactory) -> Encoder:
-    return load_encoder(make_settings(tmp_path_factory.mktemp("i"), encoder_precision="fp32"))
+    return set_up_encoder(make_settings(tmp_path_factory.mktemp("i"), encoder_precision="fp32"))
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +124,7 @@ def test_the_default_int8_embedding_table_keeps_the_fp32_vectors(
         assert 0.9995 <= cosines.min() < 0.9999999  # the same, within rounding of the table
     # The table is four fifths of the weights: the file, and the session, are far smaller.
     sizes = {
-        p: onnx_export.onnx_path(DEFAULT_FOLDER, p).stat().st_size
+        p: default_model.onnx_path(DEFAULT_FOLDER, p).stat().st_size
         for p in ("fp32", "int8-embeddings")
     }
     assert sizes["int8-embeddings"] < 0.45 * sizes["fp32"]
@@ -131,7 +133,7 @@ def test_the_default_int8_embedding_table_keeps_the_fp32_vectors(
 def test_int8_vectors_stay_close_to_fp32(
     fp32_encoder: Encoder, questions: list[str], tmp_path: Path
 ) -> None:
-    int8 = load_encoder(make_settings(tmp_path, encoder_precision="int8"))
+    int8 = set_up_encoder(make_settings(tmp_path, encoder_precision="int8"))
     cosines = (int8.embed_queries(questions) * fp32_encoder.embed_queries(questions)).sum(axis=1)
     assert 0.98 <= cosines.min() < 0.99999  # close, and really another graph
 
@@ -162,7 +164,7 @@ def test_embed_once_embeds_each_distinct_text_once(encoder: Encoder) -> None:
 
 
 def test_the_export_exists_after_set_up_and_is_not_redone(encoder: Encoder) -> None:
-    target = onnx_export.onnx_path(DEFAULT_FOLDER, "fp32")
+    target = default_model.onnx_path(DEFAULT_FOLDER, "fp32")
     before = target.stat().st_mtime_ns
     assert onnx_export.ensure_onnx_model(DEFAULT_FOLDER, "fp32") == target
     assert target.stat().st_mtime_ns == before
@@ -178,7 +180,7 @@ def test_an_interrupted_export_leaves_no_file_that_looks_complete(
     monkeypatch.setattr(onnx_export, "_export_fp32", half_written)
     with pytest.raises(ModelError, match=r"cannot export the model to ONNX.*disk full"):
         onnx_export.ensure_onnx_model(tmp_path, "fp32")
-    assert list((tmp_path / onnx_export.ONNX_FOLDER).iterdir()) == []
+    assert list((tmp_path / default_model.ONNX_FOLDER).iterdir()) == []
 
 
 # --- serving without torch ------------------------------------------------------------------

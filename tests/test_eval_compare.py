@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.embed import SentenceTransformerEncoder
-from qa.index import Index
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.indexing.build import Index
 from qa.settings import Settings
 from tests.test_cli import QUESTION_SET, configure, run_main, write_jsonl
 

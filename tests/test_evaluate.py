@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import QuestionSetError
-from qa.evaluate import (
+from qa.evaluation.evaluate import (
     ANSWER,
     METRICS,
     Outcome,

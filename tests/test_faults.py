@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.index import Index
+from qa.indexing.build import Index
 from qa.settings import Settings
 from qa.store import current_version
 from tests.conftest import ROOT, SEEDS, assert_one_error_line, free_port, run_module

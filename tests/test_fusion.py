@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.fusion import convex_fusion, fuse, min_max, reciprocal_rank_fusion
+from qa.retrieval.fusion import convex_fusion, fuse, min_max, reciprocal_rank_fusion
 
 
 def test_rrf_rewards_agreement_between_rankings() -> None:

@@ -1,5 +1,5 @@
 """The serving process freezes its long-lived objects out of the cyclic collector's reach while
-it serves, and gives them back when it stops (`qa.heap`; the pauses it avoids are in the
+it serves, and gives them back when it stops (`qa.serve.heap`; the pauses it avoids are in the
 README, "Health under load")."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import weakref
 
 from fastapi.testclient import TestClient
 
-from qa import heap
-from qa.api import create_app
-from qa.embed import Encoder
-from qa.index import Index
-from qa.search import Searcher
+from qa.encoders.base import Encoder
+from qa.indexing.build import Index
+from qa.retrieval.search import Searcher
+from qa.serve import heap
+from qa.serve.app import create_app
 from qa.settings import Settings
 
 

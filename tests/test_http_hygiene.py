@@ -14,8 +14,8 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from qa import api
-from qa.search import Searcher, SearchResponse
+from qa.retrieval.search import Searcher, SearchResponse
+from qa.serve import app as api
 from qa.settings import Settings
 from tests.conftest import free_port
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.chunk import ChunkingConfig
-from qa.embed import SentenceTransformerEncoder
+from qa.corpus.chunk import ChunkingConfig
+from qa.corpus.ingest import fingerprint, load_corpus
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from qa.index import (
+from qa.indexing.build import (
     Index,
     build_index,
     load_index,
@@ -20,7 +21,6 @@ from qa.index import (
     save_index,
     stale_reasons,
 )
-from qa.ingest import fingerprint, load_corpus
 from qa.settings import Settings
 from qa.store import current_version
 from qa.store.embedded import MANIFEST

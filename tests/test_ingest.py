@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import CorpusError
-from qa.ingest import (
+from qa.corpus.ingest import (
     Document,
     find_blocks,
     fingerprint,
@@ -19,6 +18,7 @@ from qa.ingest import (
     normalize,
     parse_document,
 )
+from qa.errors import CorpusError
 from tests.conftest import SEEDS
 
 PARAGRAPH = "ByteDance a commandé des puces à Huawei pour entraîner ses modèles d’IA."

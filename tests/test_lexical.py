@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.chunk import ChunkingConfig, chunk_document
+from qa.corpus.chunk import ChunkingConfig, chunk_document
+from qa.corpus.ingest import load_corpus
 from qa.errors import IndexCorruptError
-from qa.ingest import load_corpus
-from qa.lexical import LexicalIndex, analyze, fold, term_overlap
+from qa.store.lexical import LexicalIndex, analyze, fold, term_overlap
 from tests.conftest import SEEDS, FakeEncoder
 
 TEXTS = [

@@ -17,11 +17,11 @@ import httpx
 import numpy as np
 import pytest
 
-from qa.chunk import ChunkingConfig
-from qa.embed import SentenceTransformerEncoder
-from qa.index import build_index, load_index, update_index
-from qa.ingest import load_corpus
-from qa.search import Searcher
+from qa.corpus.chunk import ChunkingConfig
+from qa.corpus.ingest import load_corpus
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.indexing.build import build_index, load_index, update_index
+from qa.retrieval.search import Searcher
 from qa.settings import Settings
 from qa.store import read_pointer
 from qa.store.versions import LOCK, STAGING, VERSIONS

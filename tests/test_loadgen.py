@@ -9,9 +9,9 @@ from typing import ClassVar
 
 import pytest
 
-from qa import loadgen
+from bench import loadgen
+from bench.loadgen import LoadSpec, run_load
 from qa.errors import LoadGeneratorError
-from qa.loadgen import LoadSpec, run_load
 from tests.conftest import free_port
 
 BODIES = ['{"question": "Où est né Émile ?"}', 'quote " and backslash \\ ok', "fail"]

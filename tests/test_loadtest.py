@@ -1,4 +1,4 @@
-"""`python -m qa.loadtest`: a real `qa serve` past its capacity answers fast 503s, not timeouts,
+"""`python -m bench.loadtest`: a real `qa serve` past its capacity answers fast 503s, not timeouts,
 and its /health stays answered. Bad arguments are one line.
 
 Every case runs as a real process, as `make loadtest` runs it.
@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from qa import metrics
-from qa.bench import searches_admitted
-from qa.index import Index
+from bench.serving import searches_admitted
+from qa.indexing.build import Index
+from qa.serve import metrics
 from qa.settings import Settings
 from tests.conftest import ROOT, assert_one_error_line, run_module
 
 
 def run_loadtest(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_module("qa.loadtest", *args, cwd=cwd, env=env)
+    return run_module("bench.loadtest", *args, cwd=cwd, env=env)
 
 
 @pytest.mark.parametrize(("option", "value"), [("--duration", "0"), ("--concurrency", "x")])

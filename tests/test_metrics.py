@@ -7,8 +7,9 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from qa import api, metrics
-from qa.search import Searcher
+from qa.retrieval.search import Searcher
+from qa.serve import app as api
+from qa.serve import metrics
 from qa.settings import Settings
 from tests.conftest import make_settings
 

@@ -18,15 +18,16 @@ import httpx
 import numpy as np
 import pytest
 
-from qa.bench import serve_until_ready
-from qa.chunk import ChunkingConfig, chunk_document
-from qa.embed import Encoder, load_encoder, locate_model
+from bench.serving import serve_until_ready
+from qa.corpus.chunk import ChunkingConfig, chunk_document
+from qa.corpus.ingest import load_corpus
+from qa.encoders.base import Encoder
+from qa.encoders.loading import load_encoder, locate_model
 from qa.encoders.onnx import OnnxEncoder
 from qa.encoders.pooling import pool
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import ModelError
-from qa.evaluate import load_questions
-from qa.ingest import load_corpus
+from qa.evaluation.evaluate import load_questions
 from qa.settings import Settings
 from tests.conftest import MODELS, ROOT, SEEDS, assert_one_error_line, free_port, run_module
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.index import Index
+from qa.indexing.build import Index
 from qa.settings import Settings
 from tests.conftest import free_port
 from tests.qa_process import Service, qa_serve
@@ -225,7 +225,7 @@ def test_access_log_is_one_json_line_per_request_without_the_question(service: S
         ("GET", "<unmatched>", 404),
     ]
     for line in access:
-        assert line["logger"] == "qa.access"
+        assert line["logger"] == "qa.serve.access"
         assert line["client"] == "127.0.0.1"
         assert line["latency_ms"] > 0
         assert datetime.fromisoformat(line["time"]).tzinfo is not None

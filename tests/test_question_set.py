@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qa.evaluate import load_questions
+from qa.evaluation.evaluate import load_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa import api
 from qa.errors import QAError
-from qa.search import Searcher
+from qa.retrieval.search import Searcher
+from qa.serve import app as api
 from qa.settings import Settings, load_settings
 from tests.conftest import make_settings
 

@@ -17,10 +17,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.api import create_app
-from qa.embed import SentenceTransformerEncoder
-from qa.index import Index
-from qa.search import Searcher
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.indexing.build import Index
+from qa.retrieval.search import Searcher
+from qa.serve.app import create_app
 from qa.settings import Settings
 from qa.store.choice import open_store, qdrant_writer
 from qa.store.qdrant import QdrantStore, connect, disconnect

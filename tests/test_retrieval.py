@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embed import Encoder
-from qa.evaluate import evaluate, load_questions
-from qa.index import Index
-from qa.search import Searcher
+from qa.encoders.base import Encoder
+from qa.evaluation.evaluate import evaluate, load_questions
+from qa.indexing.build import Index
+from qa.retrieval.search import Searcher
 from qa.settings import Settings
 from qa.store import EmbeddedStore, ann
 

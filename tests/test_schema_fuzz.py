@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from qa import api
-from qa.index import Index
+from qa.indexing.build import Index
+from qa.serve import app as api
 from qa.settings import Settings
 from tests.conftest import free_port
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-import qa.search as search_module
-from qa.chunk import ChunkingConfig
-from qa.embed import Encoder
+import qa.retrieval.search as search_module
+from qa.corpus.chunk import ChunkingConfig
+from qa.corpus.ingest import load_corpus
+from qa.encoders.base import Encoder
 from qa.errors import InvalidQueryError
-from qa.index import Index, build_index
-from qa.ingest import load_corpus
-from qa.search import (
+from qa.indexing.build import Index, build_index
+from qa.retrieval.search import (
     MAX_K,
     MAX_QUESTION_CHARS,
     Searcher,

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from qa.chunk import ChunkingConfig, chunk_document
-from qa.encoders import sentencepiece_export
+from qa.corpus.chunk import ChunkingConfig, chunk_document
+from qa.corpus.ingest import load_corpus
 from qa.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
 from qa.errors import ModelError
-from qa.evaluate import load_questions
-from qa.ingest import load_corpus
+from qa.evaluation.evaluate import load_questions
+from qa.model_setup import sentencepiece_export
 from qa.settings import Settings
 from tests.conftest import MODELS, ROOT, SEEDS
 

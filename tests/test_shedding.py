@@ -13,9 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from qa import api, metrics
-from qa.embed import Encoder, Vectors
-from qa.search import Searcher
+from qa.encoders.base import Encoder, Vectors
+from qa.retrieval.search import Searcher
+from qa.serve import app as api
+from qa.serve import metrics
 from qa.settings import Settings
 from tests.conftest import make_settings
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.chunk import ChunkingConfig
+from qa.corpus.chunk import ChunkingConfig
+from qa.corpus.ingest import load_corpus
 from qa.errors import IndexCorruptError, IndexLockedError, IndexUnavailableError, IndexWriteError
-from qa.index import build_index, load_index, save_index
-from qa.ingest import load_corpus
+from qa.indexing.build import build_index, load_index, save_index
 from qa.store import (
     DocumentRecord,
     EmbeddedStore,

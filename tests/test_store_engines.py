@@ -14,11 +14,11 @@ from pathlib import Path
 import bm25s
 import pytest
 
-from qa.chunk import ChunkingConfig
-from qa.embed import SentenceTransformerEncoder
-from qa.index import Index, embed_documents
-from qa.ingest import load_corpus
-from qa.search import CANDIDATES, Searcher
+from qa.corpus.chunk import ChunkingConfig
+from qa.corpus.ingest import load_corpus
+from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.indexing.build import Index, embed_documents
+from qa.retrieval.search import CANDIDATES, Searcher
 from qa.settings import Settings
 from qa.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
 from qa.store.qdrant import QdrantStore, connect

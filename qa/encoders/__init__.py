@@ -1,1 +1,11 @@
-"""Encoders: each turns text into unit vectors behind the `Encoder` protocol of `base`."""
+"""Encoders: each turns text into unit vectors behind the `Encoder` protocol of `base`.
+
+One module per implementation (`onnx` under onnxruntime, `sentence_transformer`), their
+tokenizers and pooling, where the default model's files are (`default_model`), and `loading`,
+which finds the model of the settings and builds its encoder. Only these modules import
+onnxruntime or sentence-transformers. May import `qa.settings` and `qa.errors` only.
+"""
+
+from qa.encoders.base import Encoder, Vectors
+
+__all__ = ["Encoder", "Vectors"]

@@ -1,7 +1,7 @@
 """Dense index types for the store: exact, HNSW, IVF-Flat, IVF-PQ; the rule choosing one by size.
 
 A store module (it imports faiss). Every index here ranks by inner product over unit vectors,
-i.e. cosine. What each type costs and keeps was measured by `python -m qa.capacity`
+i.e. cosine. What each type costs and keeps was measured by `python -m bench.capacity`
 (docs/scaling.md); `choose_index` encodes that table:
 
 - exact (`IndexFlatIP`): every row scanned; recall 1; 4·d bytes a row; latency grows linearly

@@ -29,12 +29,12 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from qa.chunk import Chunk
-from qa.embed import Vectors
+from qa.corpus.chunk import Chunk
+from qa.encoders.base import Vectors
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexWriteError
-from qa.lexical import LexicalIndex
 from qa.store import ann
 from qa.store.integrity import check_vectors, record_files, verify_files
+from qa.store.lexical import LexicalIndex
 from qa.store.protocol import (
     INDEX_FORMAT,
     DocumentRecord,

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from qa.embed import Vectors
+from qa.encoders.base import Vectors
 from qa.errors import IndexCorruptError
 
 _BLOCK = 1 << 20

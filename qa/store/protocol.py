@@ -14,8 +14,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
-from qa.chunk import Chunk, ChunkingConfig
-from qa.embed import Vectors
+from qa.corpus.chunk import Chunk, ChunkingConfig
+from qa.encoders.base import Vectors
 from qa.store.integrity import FileRecord
 
 # Bumped whenever stored files or the way passages and terms are made change.

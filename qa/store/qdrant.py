@@ -33,8 +33,8 @@ from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from qa.chunk import Chunk
-from qa.embed import Vectors
+from qa.corpus.chunk import Chunk
+from qa.encoders.base import Vectors
 from qa.errors import (
     IndexCorruptError,
     IndexMismatchError,

@@ -14,7 +14,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 
-from qa.lexical import analyze
+from qa.store.lexical import analyze
 
 # bm25s.BM25 defaults (checked by a test), so that both stores weigh term frequency alike.
 K1 = 1.5

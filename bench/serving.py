@@ -1,0 +1,331 @@
+"""Benchmark: `python -m bench.serving` (`make bench`) measures, in one run, the service as it is
+and as it was (PyTorch, one question at a time), so every figure has a ratio from the same run.
+
+- Serving: `qa serve` as a subprocess per path: time to `/ready`, RSS at ready and after the
+  load, then an HTTP load table (POST /search, k=5, hybrid) at 1, 8, 32 and 64 concurrent
+  clients, driven by wrk (`bench.loadgen`). The question cache is off: every request embeds.
+- Indexing: passages/s and MB of text per minute on a generated corpus of at least 1 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+
+from bench.loadgen import LoadResult, LoadSpec, run_load, wrk_path
+from bench.report import BenchReport, IndexingReport, ServingReport, plot, print_report
+from qa.cli.arguments import ArgumentParser, exit_status, whole_number
+from qa.corpus.chunk import ChunkingConfig, chunk_document
+from qa.corpus.ingest import load_corpus
+from qa.encoders.loading import load_encoder
+from qa.errors import QAError
+from qa.evaluation.evaluate import load_questions
+from qa.indexing.build import build_index, read_manifest
+from qa.settings import Settings, load_settings
+
+CONCURRENCY = (1, 8, 32, 64)
+DEV_DOCS = Path("eval/piaf-dev/docs")  # the French dev set kept in the repository
+# The service as it was: PyTorch, each request embedding its own question.
+OLD_PATH = {"QA_ENCODER_BACKEND": "torch", "QA_BATCH_MAX": "1"}
+OLD_NAME = "PyTorch, one at a time"
+READY_TIMEOUT_S = 180.0
+# Waiting for the searches a load run left admitted: a wrk timeout plus a search deadline.
+IDLE_TIMEOUT_S = 30.0
+PROBE_INTERVAL_S = 0.1
+IDLE_GAUGES = ("qa_searches_queued", "qa_searches_in_progress")
+
+Server = subprocess.Popen[bytes]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = ArgumentParser(prog="python -m bench.serving", description=__doc__)
+    parser.add_argument("--questions", type=Path, default=Path("eval/questions.jsonl"))
+    parser.add_argument("--duration", type=whole_number(1), default=5, help="seconds per point")
+    parser.add_argument("--concurrency", type=whole_number(1), nargs="+", default=list(CONCURRENCY))
+    parser.add_argument("--corpus-mb", type=float, default=1.0, help="generated corpus size")
+    parser.add_argument("--quick", action="store_true", help="a small run, for tests")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--plot", type=Path, help="write a PNG of the load tables here")
+    args = parser.parse_args(argv)
+    if args.quick:
+        # Three seconds a point: on a busy machine a one-second point may complete nothing.
+        args.duration, args.concurrency, args.corpus_mb = 3, [1, 8], 0.02
+
+    def measure_and_report() -> int:
+        report = run(args.questions, args.duration, args.concurrency, args.corpus_mb)
+        if args.json:
+            print(json.dumps(asdict(report), indent=2))
+        else:
+            print_report(report, Console(width=120))
+        if args.plot:
+            plot(report, args.plot)
+        return 0
+
+    return exit_status(measure_and_report)
+
+
+def run(
+    questions_path: Path, duration_s: int, concurrency: Sequence[int], corpus_mb: float
+) -> BenchReport:
+    settings = load_settings({})
+    # The quick steps that most often fail come first, before minutes of measuring.
+    wrk_path()
+    questions = [q.question for q in load_questions(questions_path)]
+    read_manifest(settings.index_dir)
+    bodies = [json.dumps({"question": q, "k": 5, "mode": "hybrid"}) for q in questions]
+    new_path = f"ONNX {settings.encoder_precision}, batches of <= {settings.batch_max}"
+    serving = [
+        _noted(measure_serving(new_path, {}, bodies, duration_s, concurrency)),
+        _noted(measure_serving(OLD_NAME, OLD_PATH, bodies, duration_s, concurrency)),
+    ]
+    # The same questions over and over with the question cache on, as a widget's readers ask
+    # them: what a repeated question costs, never read as the cost of a new one.
+    repeated = _noted(
+        measure_serving(
+            f"{new_path}, questions repeated, question cache on",
+            {"QA_QUERY_CACHE_SIZE": str(max(settings.query_cache_size, len(questions)))},
+            bodies,
+            duration_s,
+            concurrency,
+        )
+    )
+    with tempfile.TemporaryDirectory(prefix="qa-bench-corpus-") as folder:
+        corpus_dir = Path(folder)
+        generate_corpus(corpus_dir, [settings.corpus_dir, DEV_DOCS], int(corpus_mb * 1e6))
+        indexing = [
+            _noted(measure_indexing(new_path, settings, corpus_dir, as_before=False)),
+            _noted(
+                measure_indexing(
+                    "PyTorch, passages then sentences",
+                    settings.model_copy(update={"encoder_backend": "torch"}),
+                    corpus_dir,
+                    as_before=True,
+                )
+            ),
+        ]
+    return BenchReport(new_path, serving, repeated, indexing)
+
+
+Measured = TypeVar("Measured", "ServingReport", "IndexingReport")
+
+
+def _noted(measured: Measured) -> Measured:
+    """`measured`, also written to stderr at once: a long run shows what it has done so far."""
+    print(f"qa bench: {json.dumps(asdict(measured))}", file=sys.stderr, flush=True)
+    return measured
+
+
+# ------------------------------------------------------------------------------------ serving
+
+
+def measure_serving(
+    path: str,
+    env: dict[str, str],
+    bodies: Sequence[str],
+    duration_s: int,
+    concurrency: Sequence[int],
+) -> ServingReport:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with serve_until_ready(port, env) as (server, ready_s):
+        rss_ready = rss_mb(server.pid, "VmRSS")
+        private_ready = rss_mb(server.pid, "RssAnon")
+        spec = LoadSpec(
+            url=f"{url}/search",
+            method="POST",
+            bodies=bodies,
+            headers={"Content-Type": "application/json"},
+            duration_s=1,
+            connections=8,
+        )
+        run_load(spec)  # warm-up: first requests pay lazy initialisations
+        load: list[LoadResult] = []
+        cpu: list[float | None] = []
+        for connections in concurrency:
+            # wrk hangs up at the end of a run, but the searches it left admitted still hold
+            # their places: a point started before they end measures the previous one's load.
+            wait_until_idle(url, timeout_s=IDLE_TIMEOUT_S)
+            before = _cpu_s(server.pid)
+            result = run_load(replace(spec, connections=connections, duration_s=duration_s))
+            load.append(result)
+            spent_ms = (_cpu_s(server.pid) - before) * 1000
+            cpu.append(round(spent_ms / result.requests, 2) if result.requests else None)
+        return ServingReport(
+            path=path,
+            ready_s=round(ready_s, 2),
+            rss_ready_mb=rss_ready,
+            rss_after_load_mb=rss_mb(server.pid, "VmRSS"),
+            peak_rss_mb=rss_mb(server.pid, "VmHWM"),
+            private_ready_mb=private_ready,
+            private_after_load_mb=rss_mb(server.pid, "RssAnon"),
+            load=load,
+            cpu_ms_per_request=cpu,
+        )
+
+
+def searches_admitted(metrics_text: str) -> float:
+    """Searches waiting or being computed, read from the service's /metrics text."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics_text)
+        if family.name in IDLE_GAUGES
+        for sample in family.samples
+    )
+
+
+def wait_until_idle(base: str, timeout_s: float) -> None:
+    """Returns once the service at `base` has no search admitted, or after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            try:
+                if searches_admitted(client.get(f"{base}/metrics").text) == 0:
+                    return
+            except httpx.HTTPError:
+                pass  # busy enough not to answer within a second: still not idle
+            time.sleep(PROBE_INTERVAL_S)
+
+
+@contextmanager
+def serve_until_ready(
+    port: int, env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+    """`qa serve` on `port` with `env` added, until `/ready` answers; the seconds it took."""
+    start = time.perf_counter()
+    # Its log goes to a file: a pipe nobody reads would fill up with one access line per request
+    # and stop the server in the middle of a load run.
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=os.environ | {"QA_QUERY_CACHE_SIZE": "0"} | env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            while True:
+                if server.poll() is not None:
+                    log.seek(0)
+                    said = log.read().decode(errors="replace")
+                    raise QAError(f"qa serve stopped during start-up: {said.strip()[-300:]}")
+                if time.perf_counter() - start > READY_TIMEOUT_S:
+                    raise QAError(f"qa serve was not ready within {READY_TIMEOUT_S:.0f} s")
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.02)
+            yield server, time.perf_counter() - start
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def rss_mb(pid: int, field: str) -> float:
+    """A memory figure of /proc/PID/status (VmRSS: now, VmHWM: peak, RssAnon: the process's
+    own pages, without mapped files), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
+    match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
+    return round(int(match.group(1)) / 1024, 1) if match else 0.0
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# ----------------------------------------------------------------------------------- indexing
+
+
+def generate_corpus(out: Path, sources: Sequence[Path], min_bytes: int) -> None:
+    """At least `min_bytes` of articles in `out`: the `.txt` files of `sources`, then copies of
+    them in which about one word in six is swapped for another of the corpus, so that no copy
+    repeats a sentence (which would flatter an indexer that embeds each text once)."""
+    articles = [p for folder in sources if folder.is_dir() for p in sorted(folder.glob("*.txt"))]
+    if not articles:
+        raise QAError(f"no articles to generate a corpus from in {', '.join(map(str, sources))}")
+    texts = [(p.name, p.read_text(encoding="utf-8")) for p in articles]
+    vocabulary = sorted({w for _, text in texts for w in re.findall(r"\w{4,}", text)})
+    size, copy = 0, 0
+    while size < min_bytes:
+        variant = random.Random(copy)
+        for name, text in texts:
+            if copy:
+                text = _vary(text, variant, vocabulary)
+            (out / f"{copy:03d}_{name}").write_text(text, encoding="utf-8")
+            size += len(text.encode("utf-8"))
+            if size >= min_bytes:
+                return
+        copy += 1
+
+
+def _vary(text: str, variant: random.Random, vocabulary: Sequence[str]) -> str:
+    def swap(word: re.Match[str]) -> str:
+        return variant.choice(vocabulary) if variant.random() < 0.17 else word[0]
+
+    return re.sub(r"\w{4,}", swap, text)
+
+
+def measure_indexing(
+    path: str, settings: Settings, corpus_dir: Path, *, as_before: bool
+) -> IndexingReport:
+    """Time to index `corpus_dir`, model load excluded. `as_before`: chunk, then embed the
+    passages and every sentence of them in two calls, as the indexer did (a lower bound of its
+    time: no FAISS or BM25 building)."""
+    corpus = load_corpus(corpus_dir)
+    encoder = load_encoder(settings)
+    chunking = ChunkingConfig.from_settings(settings)
+    start = time.perf_counter()
+    if as_before:
+        chunks = [
+            chunk
+            for document in corpus.documents
+            for chunk in chunk_document(document, encoder.count_tokens, chunking)
+        ]
+        encoder.embed_passages([chunk.match_text for chunk in chunks])
+        encoder.embed_passages([c.text_of(span) for c in chunks for span in c.sentences])
+    else:
+        chunks = list(build_index(corpus, encoder, chunking).chunks)
+    seconds = time.perf_counter() - start
+    megabytes = sum(len(d.text.encode("utf-8")) for d in corpus.documents) / 1e6
+    return IndexingReport(
+        path=path,
+        corpus_mb=round(megabytes, 3),
+        passages=len(chunks),
+        sentences=sum(len(chunk.sentences) for chunk in chunks),
+        seconds=round(seconds, 1),
+        passages_per_s=round(len(chunks) / seconds, 1),
+        mb_per_min=round(megabytes / seconds * 60, 3),
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,4 @@
+"""Evaluation: retrieval measured on question sets with judgments (`evaluate`: recall, MRR,
+nDCG, answer@k through ranx), configurations compared with a paired test (`compare`), and the
+answerability threshold calibrated (`calibrate`). May import the pipeline (`qa.corpus`,
+`qa.encoders`, `qa.store`, `qa.indexing`, `qa.retrieval`); never `qa.serve`."""

@@ -1,0 +1,4 @@
+"""Indexing: the corpus through the encoder into a store, built whole or updated incrementally
+(only what changed is embedded) and published as a new version (`build`), and whether the
+published index still matches the corpus and settings (`staleness`). May import `qa.corpus`,
+`qa.encoders`, `qa.store`, `qa.settings` and `qa.errors`."""

@@ -1,0 +1,279 @@
+"""Indexing: chunk and embed a corpus into a store, re-embedding only what changed, and publish
+it as a new version. Vectors are reused per article, keyed by the article's SHA-256 and by what
+every vector depends on (`Embedding`: model, prompts, chunking, index format).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from qa.corpus.chunk import ChunkingConfig, chunk_document
+from qa.corpus.ingest import Corpus, Document, load_corpus
+from qa.encoders.base import Encoder
+from qa.encoders.loading import embed_once
+from qa.errors import IndexMissingError, IndexUnavailableError
+from qa.settings import Settings
+from qa.store import (
+    INDEX_FORMAT,
+    DocumentRecord,
+    EmbeddedStore,
+    Embedding,
+    Manifest,
+    Source,
+    Store,
+    WriterLock,
+    clean_leftovers,
+    current_version,
+    load_store,
+)
+from qa.store import read_manifest as read_version_manifest
+from qa.store.choice import open_store, published_manifest, qdrant_writer
+
+# The name the rest of qa knows the built index by.
+Index = EmbeddedStore
+
+
+@dataclass
+class IndexChanges:
+    """What an indexing run did to the previous version."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    passages_embedded: int = 0
+    full_reason: str | None = None  # why everything was embedded again, if it was
+
+
+@dataclass
+class IndexReport:
+    changes: IndexChanges
+    version: str
+    passages: int
+    seconds: float
+    skipped: dict[str, str]
+    cleaned: list[str]
+
+
+def embedding_of(encoder: Encoder, chunking: ChunkingConfig) -> Embedding:
+    return Embedding(
+        model=encoder.model_id,
+        dimension=encoder.dimension,
+        precision=encoder.precision,
+        query_prompt=getattr(encoder, "query_prompt", ""),
+        chunking=chunking,
+    )
+
+
+def reembedding_reason(previous: Embedding, current: Embedding) -> str | None:
+    """Why vectors of the previous version cannot be reused; None if they can."""
+    if previous.format != current.format:
+        return f"index format changed ({previous.format} -> {current.format})"
+    if previous.model != current.model:
+        return f"model changed ({previous.model} -> {current.model})"
+    if previous.precision != current.precision:
+        return f"encoder precision changed ({previous.precision} -> {current.precision})"
+    if previous.query_prompt != current.query_prompt:
+        return f"query prompt changed ({previous.query_prompt!r} -> {current.query_prompt!r})"
+    if previous.chunking != current.chunking:
+        before, after = previous.chunking.model_dump(), current.chunking.model_dump()
+        what = ", ".join(
+            f"{k} {before[k]!r} -> {after[k]!r}" for k in before if before[k] != after[k]
+        )
+        return f"chunking settings changed ({what})"
+    return None
+
+
+def build_index(
+    corpus: Corpus,
+    encoder: Encoder,
+    chunking: ChunkingConfig,
+    *,
+    progress: bool = False,
+    previous: EmbeddedStore | None = None,
+) -> EmbeddedStore:
+    """Chunk, embed and index a corpus, reusing the vectors of `previous` where they hold."""
+    return index_corpus(corpus, encoder, chunking, progress=progress, previous=previous)[0]
+
+
+def index_corpus(
+    corpus: Corpus,
+    encoder: Encoder,
+    chunking: ChunkingConfig,
+    *,
+    progress: bool = False,
+    previous: Store | None = None,
+    reason: str | None = None,
+) -> tuple[EmbeddedStore, IndexChanges]:
+    """The store of a corpus and what changed since `previous` (None: embed everything,
+    because of `reason`)."""
+    embedding = embedding_of(encoder, chunking)
+    if previous is not None:
+        reason = reembedding_reason(previous.manifest, embedding)
+    reusable = previous if reason is None else None
+    changes = IndexChanges(full_reason=reason)
+    old_names = set(previous.sources) if previous is not None else set()
+    changes.removed = sorted(old_names - {d.name for d in corpus.documents})
+    records: dict[str, DocumentRecord] = {}
+    to_embed: list[Document] = []
+    for document in corpus.documents:
+        old = reusable.document(document.name) if reusable is not None else None
+        if old is not None and old.source.sha256 == document.sha256:
+            records[document.name] = replace(old, source=source_of(document))
+            changes.unchanged.append(document.name)
+            continue
+        to_embed.append(document)
+        (changes.changed if document.name in old_names else changes.added).append(document.name)
+    for record in embed_documents(to_embed, encoder, chunking, progress=progress):
+        records[record.source.name] = record
+        changes.passages_embedded += len(record.chunks)
+    ordered = [records[document.name] for document in corpus.documents]
+    manifest = Manifest(
+        **embedding.model_dump(),
+        corpus={document.name: document.sha256 for document in corpus.documents},
+        skipped={skipped.name: skipped.reason for skipped in corpus.skipped},
+        chunk_count=sum(len(record.chunks) for record in ordered),
+        sentence_count=sum(len(c.sentences) for record in ordered for c in record.chunks),
+        built_at=datetime.now(UTC),
+    )
+    return EmbeddedStore(manifest, ordered), changes
+
+
+def embed_documents(
+    documents: Sequence[Document], encoder: Encoder, chunking: ChunkingConfig, *, progress: bool
+) -> list[DocumentRecord]:
+    """Chunk and embed articles: their passages and sentences in one call, each distinct text
+    embedded once and batched by length with all the others."""
+    chunked = [tuple(chunk_document(d, encoder.count_tokens, chunking)) for d in documents]
+    chunks = [chunk for owned in chunked for chunk in owned]
+    texts = [chunk.match_text for chunk in chunks]
+    sentences = [chunk.text_of(span) for chunk in chunks for span in chunk.sentences]
+    vectors, sentence_vectors = np.split(
+        embed_once(encoder, texts + sentences, progress=progress), [len(texts)]
+    )
+    records = []
+    row = sentence_row = 0
+    for document, owned in zip(documents, chunked, strict=True):
+        sentence_count = sum(len(chunk.sentences) for chunk in owned)
+        records.append(
+            DocumentRecord(
+                source=source_of(document),
+                chunks=owned,
+                vectors=np.asarray(vectors[row : row + len(owned)], dtype=np.float32),
+                sentence_vectors=np.asarray(
+                    sentence_vectors[sentence_row : sentence_row + sentence_count], np.float32
+                ),
+            )
+        )
+        row += len(owned)
+        sentence_row += sentence_count
+    return records
+
+
+def source_of(document: Document) -> Source:
+    return Source(
+        name=document.name,
+        title=document.title,
+        text=document.text,
+        sha256=document.sha256,
+        url=document.url,
+        published=document.published,
+    )
+
+
+def update_index(
+    settings: Settings,
+    encoder: Encoder,
+    *,
+    wait: float = 0.0,
+    progress: bool = False,
+    edit: Callable[[], object] | None = None,
+) -> IndexReport:
+    """Index the corpus folder into a new published version, as the one writer.
+
+    `edit` changes the corpus folder under the writer lock first (`qa add`, the document API),
+    so that two editors never interleave their changes and indexing runs.
+    """
+    started = time.perf_counter()
+    chunking = ChunkingConfig.from_settings(settings)
+    with WriterLock(settings.index_dir, wait):
+        cleaned = clean_leftovers(settings.index_dir)
+        if edit is not None:
+            edit()
+        corpus = load_corpus(settings.corpus_dir, settings.max_article_bytes)
+        previous, reason = _previous(settings, embedding_of(encoder, chunking))
+        store, changes = index_corpus(
+            corpus, encoder, chunking, progress=progress, previous=previous, reason=reason
+        )
+        if settings.store == "qdrant":
+            version = qdrant_writer(settings).mirror(
+                store, [*changes.added, *changes.changed], changes.removed, full=bool(reason)
+            )
+        else:
+            store.home, store.keep = settings.index_dir, settings.keep_versions
+            version = store.publish(store.manifest)
+    return IndexReport(
+        changes=changes,
+        version=version,
+        passages=store.count(),
+        seconds=time.perf_counter() - started,
+        skipped=store.manifest.skipped,
+        cleaned=cleaned,
+    )
+
+
+def _previous(settings: Settings, embedding: Embedding) -> tuple[Store | None, str]:
+    """The published version whose vectors can be reused, or None and why not."""
+    try:
+        manifest = published_manifest(settings)
+        reason = reembedding_reason(manifest, embedding)
+        if reason is not None:
+            return None, reason
+        return open_store(settings), ""
+    except IndexMissingError:
+        return None, "no previous index"
+    except IndexUnavailableError as error:
+        return None, f"previous version unusable ({error})"
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """The manifest of the published version of the index in `index_dir`."""
+    return read_version_manifest(current_version(index_dir))
+
+
+def load_index(index_dir: Path, model: str) -> EmbeddedStore:
+    """The published, checked version of the index in `index_dir`."""
+    return load_store(index_dir, model)
+
+
+def save_index(index: EmbeddedStore, index_dir: Path, keep: int = 3) -> str:
+    """Publish a store built in memory as a new version of `index_dir`, as the one writer."""
+    with WriterLock(index_dir):
+        clean_leftovers(index_dir)
+        index.home, index.keep = index_dir, keep
+        return index.publish(index.manifest)
+
+
+def stale_reasons(
+    manifest: Manifest, corpus: dict[str, str], chunking: ChunkingConfig
+) -> list[str]:
+    """Why the index no longer matches the corpus fingerprint and chunking settings."""
+    indexed = manifest.corpus.keys() | manifest.skipped.keys()
+    reasons = [f"new file {name}" for name in sorted(corpus.keys() - indexed)]
+    reasons += [f"removed file {name}" for name in sorted(indexed - corpus.keys())]
+    reasons += [
+        f"changed file {name}"
+        for name in sorted(manifest.corpus.keys() & corpus.keys())
+        if manifest.corpus[name] != corpus[name]
+    ]
+    if manifest.chunking != chunking:
+        reasons.append("chunking settings changed")
+    if manifest.format != INDEX_FORMAT:
+        reasons.append(f"built by another version of qa (format {manifest.format})")
+    return reasons

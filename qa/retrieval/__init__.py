@@ -1,0 +1,3 @@
+"""Retrieval: a question to ranked passages (`search`: validation, language, dense, lexical or
+hybrid search, filters) and the fusion of two rankings (`fusion`). May import `qa.encoders`,
+`qa.store`, `qa.corpus`, `qa.settings` and `qa.errors`; never `qa.indexing`."""

@@ -1,0 +1,179 @@
+"""The document API: editors add, replace and remove articles; each change is published as a
+new index version at once (incrementally) and served by this process without a restart.
+
+Every route needs the admin key (`qa.serve.access.require_admin`); without one configured they
+answer
+404, as if they did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel, Field, ValidationError
+from pydantic.config import JsonDict
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from qa.corpus.documents import (
+    NAME_PATTERN,
+    article_name,
+    check_article,
+    delete_article,
+    write_article,
+)
+from qa.corpus.ingest import Metadata
+from qa.errors import DocumentError
+from qa.indexing.build import update_index
+from qa.serve.access import require_admin
+from qa.serve.reload import served
+from qa.serve.request_types import IsoDate
+from qa.settings import Settings
+
+router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Depends(require_admin)])
+
+
+# What the schema says of an article's text: a sentence (two words, then the rest of a line
+# that ends with a full stop); as a plain text file, a title line before it. The service checks
+# more (`qa.corpus.ingest.parse_document`: boilerplate and heading lines do not count) and says why.
+SENTENCE = r"[A-Za-z]{2} [A-Za-z]{2}[^\r\n]*\."
+TEXT_SCHEMA: JsonDict = {"pattern": SENTENCE}
+PLAIN_TEXT_SCHEMA: JsonDict = {"pattern": rf"[A-Za-z]{{2}}[^\r\n]*\n\s*{SENTENCE}"}
+# The article's name, as `qa.corpus.documents.article_name` checks it (it also refuses "..").
+NAME_SCHEMA: JsonDict = {"pattern": f"^{NAME_PATTERN}$"}
+
+
+class DocumentBody(BaseModel):
+    """An article sent as JSON; the title, when given, becomes its first line (its headline)."""
+
+    text: str = Field(json_schema_extra=TEXT_SCHEMA)
+    title: str | None = Field(None, max_length=500)
+    url: str | None = Field(None, max_length=2000)
+    published: IsoDate | None = None
+
+
+class DocumentChange(BaseModel):
+    name: str = Field(description="The article's file name in the corpus folder.")
+    action: Literal["written", "deleted"]
+    version: str = Field(description="The index version that holds the change, now served.")
+    passages: int = Field(description="Passages in that version.")
+    passages_embedded: int = Field(description="Passages this change embedded.")
+
+
+class DocumentInfo(BaseModel):
+    name: str
+    title: str
+    sha256: str
+    passages: int
+    url: str | None
+    published: date | None
+
+
+class DocumentList(BaseModel):
+    version: str
+    documents: list[DocumentInfo]
+
+
+# Documented, not validated here: `article_name` refuses with its own message.
+ArticleName = Annotated[str, Path(json_schema_extra=NAME_SCHEMA)]
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/plain": {"schema": {"type": "string", **PLAIN_TEXT_SCHEMA}},
+            "application/json": {"schema": DocumentBody.model_json_schema()},
+        },
+    }
+}
+
+
+@router.get("", response_model=DocumentList)
+def list_documents(request: Request) -> DocumentList:
+    """The articles of the served index version, with their hashes and dates."""
+    searcher = served(request.app.state)
+    counts: dict[str, int] = {}
+    for chunk in searcher.index.chunks:
+        counts[chunk.source] = counts.get(chunk.source, 0) + 1
+    return DocumentList(
+        version=searcher.index.manifest.version,
+        documents=[
+            DocumentInfo(
+                name=s.name,
+                title=s.title,
+                sha256=s.sha256,
+                passages=counts.get(s.name, 0),
+                url=s.url,
+                published=s.published,
+            )
+            for s in searcher.index.sources.values()
+        ],
+    )
+
+
+# HEAD: GET's headers, no body, out of the schema, as `qa.serve.app.answer_head` gives the app's own
+# GET routes (it cannot see the routes of an included router).
+router.add_api_route(
+    "", list_documents, methods=["HEAD"], response_model=DocumentList, include_in_schema=False
+)
+
+
+@router.put("/{name}", response_model=DocumentChange, openapi_extra=_BODY)
+async def put_document(name: ArticleName, request: Request) -> DocumentChange:
+    """Add or replace an article: `text/plain` (UTF-8), or JSON `{text, title?, url?,
+    published?}`. Answers once the new index version holding it is served."""
+    data, metadata = _article(request.headers.get("content-type", ""), await request.body())
+    settings: Settings = request.app.state.settings
+    name = check_article(settings, name, data, metadata)  # refuse before waiting for the lock
+    return await run_in_threadpool(
+        _publish, request, name, "written", lambda: write_article(settings, name, data, metadata)
+    )
+
+
+@router.delete("/{name}", response_model=DocumentChange)
+def delete_document(name: ArticleName, request: Request) -> DocumentChange:
+    """Remove an article from the corpus folder and from the served index."""
+    settings: Settings = request.app.state.settings
+    name = article_name(name)
+    return _publish(request, name, "deleted", lambda: delete_article(settings, name))
+
+
+def _article(content_type: str, body: bytes) -> tuple[bytes, Metadata]:
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "text/plain":
+        return body, Metadata()
+    if kind != "application/json":
+        raise HTTPException(
+            415, f"Content-Type must be text/plain or application/json (got {kind or 'none'!r})"
+        )
+    try:
+        document = DocumentBody.model_validate_json(body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise DocumentError(f"{where}: {first['msg']}") from error
+    text = f"{document.title.strip()}\n\n{document.text}" if document.title else document.text
+    return text.encode("utf-8"), Metadata(url=document.url, published=document.published)
+
+
+def _publish(
+    request: Request, name: str, action: Literal["written", "deleted"], edit: Callable[[], object]
+) -> DocumentChange:
+    settings: Settings = request.app.state.settings
+    report = update_index(
+        settings,
+        served(request.app.state).encoder,
+        wait=settings.index_lock_wait,
+        edit=edit,
+    )
+    request.app.state.reloader.check()  # serve the new version now, not at the next poll
+    return DocumentChange(
+        name=name,
+        action=action,
+        version=report.version,
+        passages=report.passages,
+        passages_embedded=report.changes.passages_embedded,
+    )
