@@ -135,7 +135,7 @@ def today_path(
     owners: npt.NDArray[np.int64],
     query: Matrix,
 ) -> Ranking:
-    """qa.indexing.build.Index.search_dense on synthetic data: passage and sentence hits merged."""
+    """qa.store.EmbeddedStore.search_dense on synthetic data: passage and sentence hits merged."""
     best: dict[int, float] = {}
     scores, rows = ann.search(passage_index, query[None], CANDIDATES)
     for row, score in zip(rows[0], scores[0], strict=True):

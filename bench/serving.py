@@ -35,8 +35,9 @@ from qa.corpus.ingest import load_corpus
 from qa.encoders.loading import load_encoder
 from qa.errors import QAError
 from qa.evaluation.evaluate import load_questions
-from qa.indexing.build import build_index, read_manifest
+from qa.indexing.build import build_index
 from qa.settings import Settings, load_settings
+from qa.store.choice import published_manifest
 
 CONCURRENCY = (1, 8, 32, 64)
 DEV_DOCS = Path("eval/piaf-dev/docs")  # the French dev set kept in the repository
@@ -86,7 +87,7 @@ def run(
     # The quick steps that most often fail come first, before minutes of measuring.
     wrk_path()
     questions = [q.question for q in load_questions(questions_path)]
-    read_manifest(settings.index_dir)
+    published_manifest(settings)
     bodies = [json.dumps({"question": q, "k": 5, "mode": "hybrid"}) for q in questions]
     new_path = f"ONNX {settings.encoder_precision}, batches of <= {settings.batch_max}"
     serving = [

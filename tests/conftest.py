@@ -21,11 +21,11 @@ from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import load_corpus
 from qa.encoders.base import Encoder, Vectors
 from qa.encoders.loading import load_encoder
-from qa.indexing.build import Index, build_index, save_index
+from qa.indexing.build import build_index
 from qa.model_setup import prepare_model
 from qa.retrieval.search import Searcher
 from qa.settings import Settings
-from qa.store import current_version
+from qa.store import EmbeddedStore, WriterLock, current_version
 from qa.store.choice import qdrant_writer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,19 +94,26 @@ def set_up_encoder(settings: Settings) -> Encoder:
 
 
 @pytest.fixture(scope="session")
-def real_index(settings: Settings, encoder: Encoder) -> Index:
+def real_index(settings: Settings, encoder: Encoder) -> EmbeddedStore:
     """A real index of the real articles, built once and saved to `settings.index_dir`."""
     index = build_index(
         load_corpus(settings.corpus_dir), encoder, ChunkingConfig.from_settings(settings)
     )
-    save_index(index, settings.index_dir)
+    publish(index, settings.index_dir)
     if settings.store == "qdrant":  # QA_STORE=qdrant: the service tests read it from Qdrant
         qdrant_writer(settings).mirror(index, [], [], full=True)
     return index
 
 
+def publish(store: EmbeddedStore, index_dir: Path, keep: int = 3) -> str:
+    """Publish a store built in memory as a new version of `index_dir`, as the one writer."""
+    with WriterLock(index_dir):
+        store.home, store.keep = index_dir, keep
+        return store.publish(store.manifest)
+
+
 @pytest.fixture
-def foreign_index_dir(real_index: Index, settings: Settings, tmp_path: Path) -> Path:
+def foreign_index_dir(real_index: EmbeddedStore, settings: Settings, tmp_path: Path) -> Path:
     """A copy of the real index whose manifest names another model."""
     index_dir = tmp_path / "foreign-index"
     shutil.copytree(settings.index_dir, index_dir)
@@ -118,7 +125,7 @@ def foreign_index_dir(real_index: Index, settings: Settings, tmp_path: Path) -> 
 
 
 @pytest.fixture(scope="session")
-def searcher(real_index: Index, encoder: Encoder, settings: Settings) -> Searcher:
+def searcher(real_index: EmbeddedStore, encoder: Encoder, settings: Settings) -> Searcher:
     return Searcher(real_index, encoder, settings)
 
 

@@ -29,10 +29,11 @@ from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import load_corpus
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import IndexMismatchError, IndexMissingError
-from qa.indexing.build import Index, build_index, save_index
+from qa.indexing.build import build_index
 from qa.serve import app as api
 from qa.settings import Settings
-from tests.conftest import SEEDS, free_port, make_settings
+from qa.store import EmbeddedStore
+from tests.conftest import SEEDS, free_port, make_settings, publish
 
 SEED_FILES = sorted(path.name for path in SEEDS.glob("*.txt"))
 SEEDCHIP_FILE = "002_5f75a4b7e3170e15.txt"
@@ -59,7 +60,7 @@ ALLOWED_ORIGIN = "https://example.org"
 
 
 @pytest.fixture(scope="module")
-def base_url(real_index: Index, settings: Settings) -> Iterator[str]:
+def base_url(real_index: EmbeddedStore, settings: Settings) -> Iterator[str]:
     """A real uvicorn server on a free port, serving the real app over the saved real index."""
     port = free_port()
     config = uvicorn.Config(
@@ -173,7 +174,7 @@ def test_default_k_is_five(client: httpx.Client) -> None:
 
 
 def test_k_of_fifty_is_accepted_and_capped_by_the_index(
-    client: httpx.Client, real_index: Index
+    client: httpx.Client, real_index: EmbeddedStore
 ) -> None:
     results = search(client, question=FRENCH_QUESTION, k=50)["results"]
 
@@ -224,7 +225,7 @@ def test_health_says_ok(client: httpx.Client) -> None:
 
 
 def test_ready_reports_model_index_size_and_no_staleness(
-    client: httpx.Client, settings: Settings, real_index: Index
+    client: httpx.Client, settings: Settings, real_index: EmbeddedStore
 ) -> None:
     response = client.get("/ready")
 
@@ -566,7 +567,9 @@ def reuse_encoder(monkeypatch: pytest.MonkeyPatch, encoder: SentenceTransformerE
 
 
 @pytest.fixture
-def cors_client(real_index: Index, settings: Settings, reuse_encoder: None) -> Iterator[TestClient]:
+def cors_client(
+    real_index: EmbeddedStore, settings: Settings, reuse_encoder: None
+) -> Iterator[TestClient]:
     app = api.create_app(make_settings(settings.index_dir, cors_origins=[ALLOWED_ORIGIN]))
     with TestClient(app) as client:
         yield client
@@ -666,7 +669,7 @@ def small_index(
     index_dir = tmp_path_factory.mktemp("small-index")
     settings = make_settings(index_dir, corpus)
     index = build_index(load_corpus(corpus), encoder, ChunkingConfig.from_settings(settings))
-    save_index(index, index_dir)
+    publish(index, index_dir)
     return index_dir
 
 

@@ -17,11 +17,11 @@ import pytest
 
 from qa.encoders.base import Encoder, Vectors
 from qa.evaluation.evaluate import load_questions
-from qa.indexing.build import Index
 from qa.retrieval.search import Searcher
 from qa.serve.batching import BatchingEncoder, MicroBatcher, QuestionCache, micro_batched
 from qa.serve.metrics import REGISTRY
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 from tests.conftest import ROOT, FakeEncoder
 
 Result = TypeVar("Result")
@@ -66,7 +66,7 @@ def batch_metric(part: str) -> float:
 
 
 def test_concurrent_searches_answer_exactly_as_sequential_ones(
-    real_index: Index, encoder: Encoder, settings: Settings, questions: list[str]
+    real_index: EmbeddedStore, encoder: Encoder, settings: Settings, questions: list[str]
 ) -> None:
     searcher = Searcher(real_index, encoder, settings)
     asked = questions[:16]
@@ -165,7 +165,7 @@ def test_the_cache_forgets_the_least_recently_used_question_first() -> None:
 
 
 def test_batching_and_cache_off_leave_the_encoder_alone(
-    real_index: Index, settings: Settings
+    real_index: EmbeddedStore, settings: Settings
 ) -> None:
     fake = FakeEncoder()
     searcher = Searcher(real_index, fake, settings)

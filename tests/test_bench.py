@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bench.serving import generate_corpus
-from qa.indexing.build import Index
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 from tests.conftest import ROOT, SEEDS, assert_one_error_line, run_module
 
 
@@ -65,7 +65,7 @@ def test_the_generated_corpus_varies_about_one_word_in_six_of_each_copy(tmp_path
 
 
 def test_a_quick_run_measures_both_paths(
-    real_index: Index, settings: Settings, tmp_path: Path
+    real_index: EmbeddedStore, settings: Settings, tmp_path: Path
 ) -> None:
     plot = tmp_path / "bench.png"
     result = run_bench(

@@ -23,9 +23,9 @@ import pytest
 
 from qa import cli
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.indexing.build import Index, read_manifest
 from qa.retrieval.search import Searcher
 from qa.settings import Settings
+from qa.store import EmbeddedStore, current_version, read_manifest
 from tests.conftest import MODELS, SEEDS, assert_one_error_line, free_port, run_module
 
 SMALL_CORPUS = ["000_0afdbc2315d05444.txt", "003_8a499cfd293259c1.txt"]
@@ -119,7 +119,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 def test_index_builds_and_prints_counts(built: Built) -> None:
     assert built.result.returncode == 0, built.result.stderr
-    manifest = read_manifest(built.index_dir)
+    manifest = read_manifest(current_version(built.index_dir))
     assert sorted(manifest.corpus) == SMALL_CORPUS
     assert f"indexed 2 files, {manifest.chunk_count} passages" in built.result.stdout
 
@@ -128,7 +128,7 @@ def test_index_reports_a_broken_file_as_skipped_and_indexes_the_rest(built: Buil
     assert built.result.returncode == 0, built.result.stderr
     assert "qa: skipped broken.txt: not valid UTF-8" in built.result.stderr
     assert "Traceback" not in built.result.stderr
-    assert list(read_manifest(built.index_dir).skipped) == ["broken.txt"]
+    assert list(read_manifest(current_version(built.index_dir)).skipped) == ["broken.txt"]
 
 
 def test_index_if_stale_says_up_to_date_the_second_time(built: Built, tmp_path: Path) -> None:
@@ -154,11 +154,11 @@ def test_index_if_stale_embeds_everything_again_for_another_encoder_precision(
 
     assert result.returncode == 0, result.stderr
     assert "encoder precision changed (int8-embeddings -> fp32)" in result.stdout
-    assert read_manifest(index_dir).precision == "fp32"
+    assert read_manifest(current_version(index_dir)).precision == "fp32"
 
 
 def test_ask_json_prints_valid_json_with_k_results(
-    real_index: Index, settings: Settings, tmp_path: Path
+    real_index: EmbeddedStore, settings: Settings, tmp_path: Path
 ) -> None:
     result = qa("ask", QUESTION, "-k", "3", "--json", index_dir=settings.index_dir, cwd=tmp_path)
 
@@ -319,7 +319,7 @@ def run_main(*args: str) -> Output:
 def in_process(
     monkeypatch: pytest.MonkeyPatch,
     encoder: SentenceTransformerEncoder,
-    real_index: Index,
+    real_index: EmbeddedStore,
     settings: Settings,
 ) -> None:
     """`main` configured like the processes above, over the real index of `seeds/`."""
@@ -484,7 +484,7 @@ class Evaluated:
 def evaluated(
     tmp_path_factory: pytest.TempPathFactory,
     encoder: SentenceTransformerEncoder,
-    real_index: Index,
+    real_index: EmbeddedStore,
     settings: Settings,
 ) -> Evaluated:
     """`qa eval QUESTIONS --json --k 10 --trec-dir DIR` run once over a three-question set."""
@@ -542,7 +542,7 @@ def test_eval_indexes_a_corpus_that_has_no_index_yet(
     assert output.status == 0, output.stderr
     assert "indexing" in output.stderr
     assert "no index yet" in output.stderr
-    assert read_manifest(index_dir).chunk_count > 0
+    assert read_manifest(current_version(index_dir)).chunk_count > 0
     assert json.loads(output.stdout)["recall@5"] == 1.0
 
 

@@ -12,10 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.indexing.build import load_index, read_manifest, update_index
+from qa.indexing.build import update_index
 from qa.retrieval.search import Searcher
 from qa.serve.app import create_app
 from qa.settings import Settings
+from qa.store import current_version, load_store, read_manifest
 from tests.conftest import SEEDS, assert_one_error_line, make_settings, run_module
 
 ADMIN = {"Authorization": "Bearer s3cret-admin"}
@@ -44,7 +45,7 @@ def copy_of(seeded: Settings, tmp_path: Path, **overrides: object) -> Settings:
 
 
 def client_for(settings: Settings, encoder: SentenceTransformerEncoder) -> TestClient:
-    index = load_index(settings.index_dir, settings.model)
+    index = load_store(settings.index_dir, settings.model)
     return TestClient(create_app(settings, Searcher(index, encoder, settings)))
 
 
@@ -92,7 +93,7 @@ def test_put_search_replace_delete_an_article(editor: tuple[TestClient, Settings
     assert deleted.json()["action"] == "deleted"
     assert not (settings.corpus_dir / "zorg.txt").exists()
     assert client.get("/sources/zorg.txt").status_code == 404
-    assert read_manifest(settings.index_dir).version == deleted.json()["version"]
+    assert read_manifest(current_version(settings.index_dir)).version == deleted.json()["version"]
     again = client.delete("/documents/zorg.txt", headers=ADMIN)
     assert (again.status_code, again.json()["error"]) == (404, "unknown_document")
 
@@ -245,7 +246,7 @@ def test_qa_add_and_remove_publish_new_versions(seeded: Settings, tmp_path: Path
     added = run_module("qa.cli", "add", str(drafts / "zorg.txt"), cwd=tmp_path, env=env)
     assert added.returncode == 0, added.stderr
     assert "1 added, 0 changed, 0 removed, 5 unchanged files; 1 passages embedded" in added.stdout
-    index = load_index(settings.index_dir, settings.model)
+    index = load_store(settings.index_dir, settings.model)
     assert str(index.sources["zorg.txt"].published) == "2024-06-03"
 
     removed = run_module("qa.cli", "remove", "zorg.txt", cwd=tmp_path, env=env)

@@ -22,9 +22,9 @@ from qa.encoders.onnx import OnnxEncoder
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import ModelError
 from qa.evaluation.evaluate import load_questions
-from qa.indexing.build import Index
 from qa.model_setup import onnx_export
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 from tests.conftest import MODELS, ROOT, SEEDS, free_port, make_settings, set_up_encoder
 
 DEFAULT_FOLDER = MODELS / "multilingual-e5-small-q4"
@@ -187,7 +187,7 @@ def test_an_interrupted_export_leaves_no_file_that_looks_complete(
 
 
 def test_qa_serve_with_the_onnx_encoder_never_loads_torch_nor_tokenizers(
-    real_index: Index, settings: Settings
+    real_index: EmbeddedStore, settings: Settings
 ) -> None:
     """The served process's memory map: onnxruntime's and sentencepiece's libraries are in it,
     torch's and tokenizers' (282 MB for this vocabulary) are not."""

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.indexing.build import Index
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 from tests.test_cli import QUESTION_SET, configure, run_main, write_jsonl
 
 
@@ -17,7 +17,7 @@ from tests.test_cli import QUESTION_SET, configure, run_main, write_jsonl
 def questions(
     monkeypatch: pytest.MonkeyPatch,
     encoder: SentenceTransformerEncoder,
-    real_index: Index,
+    real_index: EmbeddedStore,
     settings: Settings,
     tmp_path: Path,
 ) -> Path:

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.indexing.build import Index
 from qa.settings import Settings
-from qa.store import current_version
+from qa.store import EmbeddedStore, current_version
 from tests.conftest import ROOT, SEEDS, assert_one_error_line, free_port, run_module
 
 
@@ -54,7 +53,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_serve_refuses_a_damaged_index_with_one_line(
-    real_index: Index, settings: Settings, tmp_path: Path, damage: str
+    real_index: EmbeddedStore, settings: Settings, tmp_path: Path, damage: str
 ) -> None:
     index_dir = tmp_path / "index"
     shutil.copytree(settings.index_dir, index_dir)
@@ -97,7 +96,7 @@ def fill(disk: Path, leave_bytes: int) -> None:
 
 
 def test_a_full_disk_while_indexing_leaves_the_last_good_index(
-    real_index: Index, settings: Settings, small_disk: Path, tmp_path: Path
+    real_index: EmbeddedStore, settings: Settings, small_disk: Path, tmp_path: Path
 ) -> None:
     index_dir = small_disk / "index"
     shutil.copytree(settings.index_dir, index_dir)

@@ -10,15 +10,15 @@ import weakref
 from fastapi.testclient import TestClient
 
 from qa.encoders.base import Encoder
-from qa.indexing.build import Index
 from qa.retrieval.search import Searcher
 from qa.serve import heap
 from qa.serve.app import create_app
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 
 
 def test_serving_freezes_the_loaded_index_and_stopping_thaws_it(
-    real_index: Index, encoder: Encoder, settings: Settings
+    real_index: EmbeddedStore, encoder: Encoder, settings: Settings
 ) -> None:
     heap.thaw()  # whatever an earlier test's application left frozen
     app = create_app(settings, Searcher(real_index, encoder, settings))

@@ -13,32 +13,26 @@ from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import fingerprint, load_corpus
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from qa.indexing.build import (
-    Index,
-    build_index,
-    load_index,
-    read_manifest,
-    save_index,
-    stale_reasons,
-)
+from qa.indexing.build import build_index
+from qa.indexing.staleness import stale_reasons
 from qa.settings import Settings
-from qa.store import current_version
+from qa.store import EmbeddedStore, current_version, load_store, read_manifest
 from qa.store.embedded import MANIFEST
-from tests.conftest import SEEDS, FakeEncoder
+from tests.conftest import SEEDS, FakeEncoder, publish
 
 CHUNKING = ChunkingConfig(max_tokens=128, overlap_sentences=1, prefix="passage: ")
 
 
 @pytest.fixture
-def fake_index(fake_encoder: FakeEncoder) -> Index:
+def fake_index(fake_encoder: FakeEncoder) -> EmbeddedStore:
     return build_index(load_corpus(SEEDS), fake_encoder, CHUNKING)
 
 
 def test_round_trip_keeps_everything(
-    fake_index: Index, fake_encoder: FakeEncoder, tmp_path: Path
+    fake_index: EmbeddedStore, fake_encoder: FakeEncoder, tmp_path: Path
 ) -> None:
-    save_index(fake_index, tmp_path)
-    loaded = load_index(tmp_path, fake_encoder.model_id)
+    publish(fake_index, tmp_path)
+    loaded = load_store(tmp_path, fake_encoder.model_id)
     assert loaded.manifest.model_dump(exclude={"files"}) == fake_index.manifest.model_dump(
         exclude={"files"}
     )
@@ -49,7 +43,7 @@ def test_round_trip_keeps_everything(
     assert loaded.lexical.search("Huawei", 5) == fake_index.lexical.search("Huawei", 5)
 
 
-def test_manifest_records_model_chunking_and_corpus(fake_index: Index) -> None:
+def test_manifest_records_model_chunking_and_corpus(fake_index: EmbeddedStore) -> None:
     manifest = fake_index.manifest
     assert manifest.model == "fake-bow"
     assert manifest.dimension == 64
@@ -58,15 +52,15 @@ def test_manifest_records_model_chunking_and_corpus(fake_index: Index) -> None:
     assert manifest.chunk_count == len(fake_index.chunks)
 
 
-def test_sources_keep_the_original_text(fake_index: Index) -> None:
+def test_sources_keep_the_original_text(fake_index: EmbeddedStore) -> None:
     for name, source in fake_index.sources.items():
         assert source.text == (SEEDS / name).read_text(encoding="utf-8")
 
 
 def test_real_index_round_trip(
-    real_index: Index, settings: Settings, encoder: SentenceTransformerEncoder
+    real_index: EmbeddedStore, settings: Settings, encoder: SentenceTransformerEncoder
 ) -> None:
-    loaded = load_index(settings.index_dir, settings.model)
+    loaded = load_store(settings.index_dir, settings.model)
     query = encoder.embed_queries(["Quelle puce ByteDance développe-t-il ?"])[0]
     assert loaded.search_dense(query, 5) == real_index.search_dense(query, 5)
     for position in range(len(loaded.chunks)):
@@ -77,61 +71,61 @@ def test_real_index_round_trip(
 
 def test_missing_index_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(IndexMissingError, match="qa index"):
-        load_index(tmp_path, "any-model")
+        load_store(tmp_path, "any-model")
 
 
-def test_index_of_another_model_is_refused(fake_index: Index, tmp_path: Path) -> None:
-    save_index(fake_index, tmp_path)
+def test_index_of_another_model_is_refused(fake_index: EmbeddedStore, tmp_path: Path) -> None:
+    publish(fake_index, tmp_path)
     with pytest.raises(IndexMismatchError) as error:
-        load_index(tmp_path, "intfloat/multilingual-e5-base")
+        load_store(tmp_path, "intfloat/multilingual-e5-base")
     message = str(error.value)
     assert "fake-bow" in message
     assert "intfloat/multilingual-e5-base" in message
     assert "qa index" in message
 
 
-def test_damaged_index_is_reported(fake_index: Index, tmp_path: Path) -> None:
-    save_index(fake_index, tmp_path)
+def test_damaged_index_is_reported(fake_index: EmbeddedStore, tmp_path: Path) -> None:
+    publish(fake_index, tmp_path)
     (current_version(tmp_path) / "passages.npy").write_bytes(b"not vectors")
     with pytest.raises(IndexCorruptError):
-        load_index(tmp_path, "fake-bow")
+        load_store(tmp_path, "fake-bow")
 
 
 @pytest.mark.parametrize("damaged", ["chunks.jsonl", "sources.jsonl"])
 def test_a_damaged_record_file_is_one_line_naming_the_folder(
-    fake_index: Index, tmp_path: Path, damaged: str
+    fake_index: EmbeddedStore, tmp_path: Path, damaged: str
 ) -> None:
-    save_index(fake_index, tmp_path)
+    publish(fake_index, tmp_path)
     path = current_version(tmp_path) / damaged
     path.write_text(path.read_text(encoding="utf-8")[:-40], encoding="utf-8")  # cut short
 
     with pytest.raises(IndexCorruptError) as raised:
-        load_index(tmp_path, "fake-bow")
+        load_store(tmp_path, "fake-bow")
 
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith(f"the index in {path.parent} is damaged: {damaged} has ")
 
 
-def test_unreadable_manifest_is_reported(fake_index: Index, tmp_path: Path) -> None:
-    save_index(fake_index, tmp_path)
+def test_unreadable_manifest_is_reported(fake_index: EmbeddedStore, tmp_path: Path) -> None:
+    publish(fake_index, tmp_path)
     (current_version(tmp_path) / MANIFEST).write_text("{not json", encoding="utf-8")
     with pytest.raises(IndexCorruptError, match="qa index"):
-        read_manifest(tmp_path)
+        read_manifest(current_version(tmp_path))
 
 
 def test_saving_over_an_index_replaces_it(
-    fake_index: Index, fake_encoder: FakeEncoder, tmp_path: Path
+    fake_index: EmbeddedStore, fake_encoder: FakeEncoder, tmp_path: Path
 ) -> None:
-    save_index(fake_index, tmp_path)
+    publish(fake_index, tmp_path)
     smaller = build_index(
         load_corpus(SEEDS), fake_encoder, CHUNKING.model_copy(update={"max_tokens": 64})
     )
-    save_index(smaller, tmp_path)
-    assert len(load_index(tmp_path, "fake-bow").chunks) == len(smaller.chunks)
+    publish(smaller, tmp_path)
+    assert len(load_store(tmp_path, "fake-bow").chunks) == len(smaller.chunks)
 
 
-def test_stale_reasons_name_each_corpus_change(fake_index: Index, tmp_path: Path) -> None:
+def test_stale_reasons_name_each_corpus_change(fake_index: EmbeddedStore, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
     manifest = fake_index.manifest
@@ -149,7 +143,7 @@ def test_stale_reasons_name_each_corpus_change(fake_index: Index, tmp_path: Path
     ]
 
 
-def test_changed_chunking_makes_the_index_stale(fake_index: Index) -> None:
+def test_changed_chunking_makes_the_index_stale(fake_index: EmbeddedStore) -> None:
     other = CHUNKING.model_copy(update={"max_tokens": 200})
     assert stale_reasons(fake_index.manifest, fingerprint(SEEDS), other) == [
         "chunking settings changed"
@@ -167,5 +161,5 @@ def test_skipped_files_are_recorded_and_not_stale(
     assert "broken.txt" not in index.sources
     assert stale_reasons(index.manifest, fingerprint(corpus), CHUNKING) == []
     saved = tmp_path / "index"
-    save_index(index, saved)
+    publish(index, saved)
     assert json.loads((current_version(saved) / MANIFEST).read_text())["skipped"]["broken.txt"]

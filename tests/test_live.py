@@ -20,10 +20,10 @@ import pytest
 from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import load_corpus
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.indexing.build import build_index, load_index, update_index
+from qa.indexing.build import build_index, update_index
 from qa.retrieval.search import Searcher
 from qa.settings import Settings
-from qa.store import read_pointer
+from qa.store import load_store, read_pointer
 from qa.store.versions import LOCK, STAGING, VERSIONS
 from tests.conftest import MODELS, ROOT, SEEDS, assert_one_error_line, free_port, make_settings
 
@@ -128,7 +128,7 @@ def test_incremental_indexing_embeds_only_what_changed(
         [removed],
     )
     assert changes.unchanged == names[2:]
-    loaded = load_index(settings.index_dir, settings.model)
+    loaded = load_store(settings.index_dir, settings.model)
     embedded = [c for c in loaded.chunks if c.source in {changed, "zz_new.txt"}]
     assert changes.passages_embedded == len(embedded)
 
@@ -172,7 +172,7 @@ def published(encoder: SentenceTransformerEncoder, tmp_path: Path) -> Settings:
 
 
 def assert_serves(settings: Settings, encoder: SentenceTransformerEncoder, version: str) -> None:
-    index = load_index(settings.index_dir, settings.model)
+    index = load_store(settings.index_dir, settings.model)
     assert index.manifest.version == version
     response = Searcher(index, encoder, settings).search(QUESTION, 1)
     assert response.results[0].source == "003_8a499cfd293259c1.txt"
@@ -216,7 +216,7 @@ def test_kill_9_at_any_moment_leaves_the_previous_version_servable(
     assert "removed what a stopped run left" in done.stdout
     assert not list((published.index_dir / VERSIONS).glob(f"{STAGING}*"))
     assert read_pointer(published.index_dir) != good
-    text = load_index(published.index_dir, published.model).sources
+    text = load_store(published.index_dir, published.model).sources
     assert all("(kill)" in source.text for source in text.values())
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from bench.serving import searches_admitted
-from qa.indexing.build import Index
 from qa.serve import metrics
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 from tests.conftest import ROOT, assert_one_error_line, run_module
 
 
@@ -35,7 +35,7 @@ def test_a_missing_index_is_one_line(tmp_path: Path) -> None:
 
 
 def test_past_its_capacity_the_service_refuses_at_once_and_stays_healthy(
-    real_index: Index, settings: Settings
+    real_index: EmbeddedStore, settings: Settings
 ) -> None:
     # One worker and two waiting places: 24 clients are far past that.
     result = run_loadtest(

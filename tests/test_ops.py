@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.indexing.build import Index
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 from tests.conftest import free_port
 from tests.qa_process import Service, qa_serve
 
@@ -36,7 +36,7 @@ def probe_port() -> int:
 
 @pytest.fixture(scope="module")
 def service(
-    real_index: Index,
+    real_index: EmbeddedStore,
     settings: Settings,
     tmp_path_factory: pytest.TempPathFactory,
     probe_port: int,
@@ -123,7 +123,7 @@ def test_the_probe_port_answers_the_probes_as_the_service_does_and_nothing_else(
 
 @pytest.fixture(scope="module")
 def tight_service(
-    real_index: Index, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    real_index: EmbeddedStore, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     """`qa serve` with one search worker, 12 places in the queue, a 0.3 s deadline and a 2 s
     header timeout."""
@@ -312,7 +312,7 @@ def test_a_client_sending_headers_slowly_but_in_time_is_served(tight_service: Se
 
 
 def test_sigterm_lets_the_searches_in_flight_finish(
-    real_index: Index, settings: Settings, tmp_path: Path
+    real_index: EmbeddedStore, settings: Settings, tmp_path: Path
 ) -> None:
     probe_port = free_port()
     with qa_serve(

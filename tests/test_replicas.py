@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.indexing.build import Index
 from qa.retrieval.search import Searcher
 from qa.serve.app import create_app
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 from qa.store.choice import open_store, qdrant_writer
 from qa.store.qdrant import QdrantStore, connect, disconnect
 from tests.conftest import SEEDS, free_port, make_settings
@@ -58,7 +58,7 @@ def top_source(response: httpx.Response) -> str:
 
 
 def test_two_replicas_in_one_process_share_one_qdrant_engine(
-    real_index: Index, encoder: SentenceTransformerEncoder, tmp_path: Path
+    real_index: EmbeddedStore, encoder: SentenceTransformerEncoder, tmp_path: Path
 ) -> None:
     """Each replica has its own application, searcher and store object; only Qdrant is shared:
     what one writes, the other serves at once, and a deletion through the other is seen too."""
@@ -87,7 +87,7 @@ def test_two_replicas_in_one_process_share_one_qdrant_engine(
 
 
 @pytest.fixture
-def qdrant_folder(real_index: Index, tmp_path: Path) -> str:
+def qdrant_folder(real_index: EmbeddedStore, tmp_path: Path) -> str:
     """A Qdrant local-mode folder holding the real articles, closed again for processes."""
     folder = str(tmp_path / "qdrant")
     QdrantStore(connect(folder), "qa", location=folder).mirror(real_index, [], [], full=True)

@@ -9,7 +9,6 @@ import pytest
 
 from qa.encoders.base import Encoder
 from qa.evaluation.evaluate import evaluate, load_questions
-from qa.indexing.build import Index
 from qa.retrieval.search import Searcher
 from qa.settings import Settings
 from qa.store import EmbeddedStore, ann
@@ -68,7 +67,7 @@ SEEDCHIP = "Quel nom ByteDance a-t-il donné à la puce qu'il conçoit lui-même
 
 
 def test_seedchip_passage_is_in_the_top_3_with_the_defaults(
-    searcher: Searcher, real_index: Index, encoder: Encoder, settings: Settings
+    searcher: Searcher, real_index: EmbeddedStore, encoder: Encoder, settings: Settings
 ) -> None:
     """Dense finds the passage naming SeedChip far more confidently than any other; reciprocal
     rank fusion buried it 4th (the widget shows 3), the default fusion must not."""
@@ -117,7 +116,7 @@ def test_on_topic_questions_are_flagged_answerable(searcher: Searcher) -> None:
 
 
 def test_dense_search_finds_what_a_scan_of_every_passage_and_sentence_finds(
-    real_index: Index, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+    real_index: EmbeddedStore, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A passage scores the higher of its own cosine and its best sentence's. The store takes
     candidates from its passage index (exact, or HNSW past `ann.EXACT_MAX_ROWS`) and rescores

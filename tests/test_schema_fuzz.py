@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from qa.indexing.build import Index
 from qa.serve import app as api
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 from tests.conftest import free_port
 
 MAX_EXAMPLES = 150
@@ -96,7 +96,7 @@ def serving(app: FastAPI, name: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_url(real_index: Index, settings: Settings) -> Iterator[str]:
+def fuzzed_url(real_index: EmbeddedStore, settings: Settings) -> Iterator[str]:
     with serving(api.create_app(settings), "uvicorn-fuzz") as url:
         yield url
     print(f"\nschemathesis cases per operation: {dict(sorted(CASES.items()))}")
@@ -104,7 +104,7 @@ def fuzzed_url(real_index: Index, settings: Settings) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def editable_url(
-    real_index: Index, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    real_index: EmbeddedStore, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The app with the document API on, over copies of the corpus and index that it edits."""
     folder = tmp_path_factory.mktemp("fuzz-documents")

@@ -11,7 +11,7 @@ from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import load_corpus
 from qa.encoders.base import Encoder
 from qa.errors import InvalidQueryError
-from qa.indexing.build import Index, build_index
+from qa.indexing.build import build_index
 from qa.retrieval.search import (
     MAX_K,
     MAX_QUESTION_CHARS,
@@ -20,6 +20,7 @@ from qa.retrieval.search import (
     validate_query,
 )
 from qa.settings import Settings
+from qa.store import EmbeddedStore
 from tests.conftest import SEEDS, FakeEncoder, make_settings
 
 
@@ -124,7 +125,7 @@ def test_english_question_about_french_articles(searcher: Searcher) -> None:
 
 @pytest.mark.parametrize(("cache_size", "detections"), [(16, 2), (0, 4)])
 def test_a_question_asked_again_has_its_language_remembered_as_long_as_vectors_are(
-    real_index: Index,
+    real_index: EmbeddedStore,
     encoder: Encoder,
     monkeypatch: pytest.MonkeyPatch,
     cache_size: int,

@@ -19,7 +19,7 @@ import pytest
 from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import load_corpus
 from qa.errors import IndexCorruptError, IndexLockedError, IndexUnavailableError, IndexWriteError
-from qa.indexing.build import build_index, load_index, save_index
+from qa.indexing.build import build_index
 from qa.store import (
     DocumentRecord,
     EmbeddedStore,
@@ -29,12 +29,13 @@ from qa.store import (
     WriterLock,
     ann,
     current_version,
+    load_store,
     read_pointer,
 )
 from qa.store.embedded import MANIFEST
 from qa.store.integrity import record_files
 from qa.store.versions import STAGING, VERSIONS, clean_leftovers
-from tests.conftest import ROOT, SEEDS, FakeEncoder, run_module
+from tests.conftest import ROOT, SEEDS, FakeEncoder, publish, run_module
 
 CHUNKING = ChunkingConfig(max_tokens=128, overlap_sentences=1, prefix="passage: ")
 
@@ -47,7 +48,7 @@ def store(fake_encoder: FakeEncoder) -> EmbeddedStore:
 @pytest.fixture
 def published(store: EmbeddedStore, tmp_path: Path) -> Path:
     index_dir = tmp_path / "index"
-    save_index(store, index_dir)
+    publish(store, index_dir)
     return index_dir
 
 
@@ -144,11 +145,11 @@ def test_publication_is_a_new_folder_and_old_versions_are_pruned(
     store: EmbeddedStore, tmp_path: Path
 ) -> None:
     index_dir = tmp_path / "index"
-    names = [save_index(store, index_dir, keep=2) for _ in range(4)]
+    names = [publish(store, index_dir, keep=2) for _ in range(4)]
     assert read_pointer(index_dir) == names[-1]
     kept = sorted(p.name for p in (index_dir / VERSIONS).iterdir())
     assert kept == names[-2:]
-    assert load_index(index_dir, "fake-bow").manifest.version == names[-1]
+    assert load_store(index_dir, "fake-bow").manifest.version == names[-1]
 
 
 def test_leftovers_of_a_killed_writer_are_removed_and_never_served(
@@ -159,7 +160,7 @@ def test_leftovers_of_a_killed_writer_are_removed_and_never_served(
     staging.mkdir()
     (staging / "passages.npy").write_bytes(b"half written")
     (published / ".CURRENT.tmp-12345").write_text("000099-x\n")
-    assert load_index(published, "fake-bow").manifest.version == served
+    assert load_store(published, "fake-bow").manifest.version == served
 
     with WriterLock(published):
         assert sorted(clean_leftovers(published)) == [".CURRENT.tmp-12345", staging.name]
@@ -176,9 +177,9 @@ def test_a_crash_before_the_pointer_moves_keeps_the_previous_version(
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(IndexWriteError, match="disk full; the published version is unchanged"):
-        save_index(store, published)
+        publish(store, published)
     monkeypatch.undo()
-    assert load_index(published, "fake-bow").manifest.version == served
+    assert load_store(published, "fake-bow").manifest.version == served
 
 
 def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path: Path) -> None:
@@ -282,7 +283,7 @@ def test_a_damaged_version_is_refused_in_one_line(published: Path, damage: str) 
     make, expected = DAMAGES[damage]
     make(current_version(published))
     with pytest.raises(IndexUnavailableError) as raised:
-        load_index(published, "fake-bow")
+        load_store(published, "fake-bow")
     message = str(raised.value)
     assert expected in message
     assert "\n" not in message
@@ -291,7 +292,7 @@ def test_a_damaged_version_is_refused_in_one_line(published: Path, damage: str) 
 def test_a_damaged_pointer_is_refused(published: Path) -> None:
     (published / "CURRENT").write_bytes(b"\xff\xfe")
     with pytest.raises(IndexCorruptError, match="cannot read"):
-        load_index(published, "fake-bow")
+        load_store(published, "fake-bow")
 
 
 def test_qa_ask_on_a_damaged_index_is_one_line(published: Path, tmp_path: Path) -> None:
@@ -324,6 +325,6 @@ def test_sources_keep_their_metadata_through_a_publication(
             sentence_vectors=record.sentence_vectors,
         )
     )
-    save_index(store, tmp_path / "index")
-    loaded = load_index(tmp_path / "index", "fake-bow").sources[name]
+    publish(store, tmp_path / "index")
+    loaded = load_store(tmp_path / "index", "fake-bow").sources[name]
     assert (loaded.published, loaded.url) == (date(2023, 12, 24), "https://example.org/a")

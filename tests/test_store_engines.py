@@ -17,7 +17,7 @@ import pytest
 from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import load_corpus
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.indexing.build import Index, embed_documents
+from qa.indexing.build import embed_documents
 from qa.retrieval.search import CANDIDATES, Searcher
 from qa.settings import Settings
 from qa.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
@@ -43,7 +43,7 @@ REPLACED_ARTICLE = (
 )
 
 
-def qdrant_copy(built: Index, location: str) -> QdrantStore:
+def qdrant_copy(built: EmbeddedStore, location: str) -> QdrantStore:
     """A Qdrant store holding exactly what `built` holds, in a collection of its own."""
     store = QdrantStore(connect(location), f"test-{uuid.uuid4().hex[:8]}", location=location)
     store.mirror(built, [], [], full=True)
@@ -56,12 +56,12 @@ def qdrant_folder(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def qdrant_index(real_index: Index, qdrant_folder: str) -> QdrantStore:
+def qdrant_index(real_index: EmbeddedStore, qdrant_folder: str) -> QdrantStore:
     return qdrant_copy(real_index, qdrant_folder)
 
 
 @pytest.fixture(params=["embedded", "qdrant"])
-def store(request: pytest.FixtureRequest, real_index: Index) -> Store:
+def store(request: pytest.FixtureRequest, real_index: EmbeddedStore) -> Store:
     """The real articles' store of each engine (read only)."""
     if request.param == "embedded":
         return real_index
@@ -70,7 +70,7 @@ def store(request: pytest.FixtureRequest, real_index: Index) -> Store:
 
 
 @pytest.fixture(params=["embedded", "qdrant"])
-def writable(request: pytest.FixtureRequest, real_index: Index) -> Iterator[Store]:
+def writable(request: pytest.FixtureRequest, real_index: EmbeddedStore) -> Iterator[Store]:
     """A fresh store of the real articles, of each engine, for a test to change."""
     records = [r for name in real_index.sources if (r := real_index.document(name)) is not None]
     if request.param == "embedded":
@@ -149,7 +149,7 @@ def test_dense_score_is_the_best_of_passage_and_sentences(
     assert hits[0].score == pytest.approx(max(best_sentence, hits[0].score), abs=1e-5)
 
 
-def test_count_and_describe(store: Store, real_index: Index) -> None:
+def test_count_and_describe(store: Store, real_index: EmbeddedStore) -> None:
     description = store.describe()
     assert store.count() == real_index.count() == description.passages
     assert description.documents == len(real_index.sources) == len(store.sources)
@@ -252,7 +252,7 @@ def test_add_replace_and_delete_a_document(
 
 
 def test_both_engines_rank_alike(
-    real_index: Index, qdrant_index: QdrantStore, encoder: SentenceTransformerEncoder
+    real_index: EmbeddedStore, qdrant_index: QdrantStore, encoder: SentenceTransformerEncoder
 ) -> None:
     """Same scores, rank by rank, and the same passages up to the order of equal scores (two
     passages sharing their best sentence, the overlap between chunks, score exactly alike)."""

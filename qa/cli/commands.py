@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from qa.cli.arguments import ArgumentParser, console, error_console, exit_status, whole_number
 from qa.corpus.chunk import ChunkingConfig
-from qa.errors import IndexMissingError, IndexUnavailableError, QAError
+from qa.errors import QAError
 from qa.settings import SearchMode, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -57,8 +57,10 @@ def run_model(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_index(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.indexing.staleness import published_index_problems
+
     _require_folder(settings.index_dir, "index folder")
-    if args.if_stale and not _index_problems(settings):
+    if args.if_stale and not published_index_problems(settings):
         console.print(f"index in {settings.index_dir} is up to date", markup=False)
         return 0
     _build_index(settings, console, wait=args.wait)
@@ -81,29 +83,6 @@ def run_remove(args: argparse.Namespace, settings: Settings) -> int:
         settings, console, wait=args.wait, edit=lambda: remove_documents(settings, args.names)
     )
     return 0
-
-
-def _index_problems(settings: Settings) -> list[str]:
-    """Why the index folder does not hold a current index of the corpus; empty if it does."""
-    from qa.corpus.ingest import fingerprint
-    from qa.encoders.loading import vectors_precision
-    from qa.indexing.build import stale_reasons
-    from qa.store.choice import published_manifest
-
-    try:
-        manifest = published_manifest(settings)
-    except IndexMissingError:
-        return ["no index yet"]
-    except IndexUnavailableError as error:
-        return [str(error)]
-    reasons = stale_reasons(
-        manifest, fingerprint(settings.corpus_dir), ChunkingConfig.from_settings(settings)
-    )
-    if manifest.model != settings.model:
-        reasons.insert(0, f"built with model {manifest.model!r}")
-    elif manifest.precision != vectors_precision(settings):
-        reasons.insert(0, f"built with encoder precision {manifest.precision}")
-    return reasons
 
 
 def _build_index(
@@ -217,6 +196,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         load_questions,
         unknown_sources,
     )
+    from qa.indexing.staleness import published_index_problems
 
     questions = load_questions(args.questions)
     unanswerable = load_questions(args.unanswerable, unanswerable=True) if args.unanswerable else []
@@ -228,7 +208,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.plot and args.plot.suffix.lower() != ".png":
         raise QAError(f"plot file {args.plot} must end in .png")
     # An evaluation measures the corpus and settings it is given: index them first if needed.
-    if problems := _index_problems(settings):
+    if problems := published_index_problems(settings):
         _require_folder(settings.index_dir, "index folder")
         error_console.print(
             f"qa: indexing {settings.corpus_dir} first ({problems[0]})", markup=False

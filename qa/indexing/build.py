@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
@@ -20,7 +19,6 @@ from qa.encoders.loading import embed_once
 from qa.errors import IndexMissingError, IndexUnavailableError
 from qa.settings import Settings
 from qa.store import (
-    INDEX_FORMAT,
     DocumentRecord,
     EmbeddedStore,
     Embedding,
@@ -29,14 +27,8 @@ from qa.store import (
     Store,
     WriterLock,
     clean_leftovers,
-    current_version,
-    load_store,
 )
-from qa.store import read_manifest as read_version_manifest
-from qa.store.choice import open_store, published_manifest, qdrant_writer
-
-# The name the rest of qa knows the built index by.
-Index = EmbeddedStore
+from qa.store.choice import open_store, publish, published_manifest
 
 
 @dataclass
@@ -211,13 +203,9 @@ def update_index(
         store, changes = index_corpus(
             corpus, encoder, chunking, progress=progress, previous=previous, reason=reason
         )
-        if settings.store == "qdrant":
-            version = qdrant_writer(settings).mirror(
-                store, [*changes.added, *changes.changed], changes.removed, full=bool(reason)
-            )
-        else:
-            store.home, store.keep = settings.index_dir, settings.keep_versions
-            version = store.publish(store.manifest)
+        version = publish(
+            settings, store, [*changes.added, *changes.changed], changes.removed, full=bool(reason)
+        )
     return IndexReport(
         changes=changes,
         version=version,
@@ -240,40 +228,3 @@ def _previous(settings: Settings, embedding: Embedding) -> tuple[Store | None, s
         return None, "no previous index"
     except IndexUnavailableError as error:
         return None, f"previous version unusable ({error})"
-
-
-def read_manifest(index_dir: Path) -> Manifest:
-    """The manifest of the published version of the index in `index_dir`."""
-    return read_version_manifest(current_version(index_dir))
-
-
-def load_index(index_dir: Path, model: str) -> EmbeddedStore:
-    """The published, checked version of the index in `index_dir`."""
-    return load_store(index_dir, model)
-
-
-def save_index(index: EmbeddedStore, index_dir: Path, keep: int = 3) -> str:
-    """Publish a store built in memory as a new version of `index_dir`, as the one writer."""
-    with WriterLock(index_dir):
-        clean_leftovers(index_dir)
-        index.home, index.keep = index_dir, keep
-        return index.publish(index.manifest)
-
-
-def stale_reasons(
-    manifest: Manifest, corpus: dict[str, str], chunking: ChunkingConfig
-) -> list[str]:
-    """Why the index no longer matches the corpus fingerprint and chunking settings."""
-    indexed = manifest.corpus.keys() | manifest.skipped.keys()
-    reasons = [f"new file {name}" for name in sorted(corpus.keys() - indexed)]
-    reasons += [f"removed file {name}" for name in sorted(indexed - corpus.keys())]
-    reasons += [
-        f"changed file {name}"
-        for name in sorted(manifest.corpus.keys() & corpus.keys())
-        if manifest.corpus[name] != corpus[name]
-    ]
-    if manifest.chunking != chunking:
-        reasons.append("chunking settings changed")
-    if manifest.format != INDEX_FORMAT:
-        reasons.append(f"built by another version of qa (format {manifest.format})")
-    return reasons

@@ -27,6 +27,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from qa import __version__
 from qa.encoders.loading import load_encoder
 from qa.errors import IndexUnavailableError, QAError, SourceNotFoundError
+from qa.indexing.staleness import index_problems
 from qa.retrieval.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
 from qa.serve import heap, metrics
 from qa.serve.access import presented_key, require_reader
@@ -39,7 +40,7 @@ from qa.serve.rate_limit import RateLimiter
 from qa.serve.reload import IndexReloader, served
 from qa.serve.request_types import IsoDate
 from qa.serve.routes.documents import router as document_router
-from qa.serve.routes.probes import add_probe_routes, stale
+from qa.serve.routes.probes import add_probe_routes
 from qa.serve.shedding import ShedWhenFull
 from qa.settings import SearchMode, Settings, get_settings
 from qa.store import SearchFilter, Source
@@ -223,7 +224,7 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
             metrics.AdmissionMetrics(),
         )
         metrics.track_index(lambda: app.state.searcher and app.state.searcher.index.manifest)
-        if reasons := stale(settings, loaded.index.manifest):
+        if reasons := index_problems(settings, loaded.index.manifest):
             log.warning("the index is stale (%s): rebuild it with `qa index`", "; ".join(reasons))
         with micro_batched(loaded, settings):  # questions embedded together, on one worker
             app.state.reloader = IndexReloader(app.state, settings)

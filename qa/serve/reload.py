@@ -19,6 +19,7 @@ from qa.retrieval.search import Searcher
 from qa.serve import heap
 from qa.settings import Settings
 from qa.store import current_version, load_version
+from qa.store.choice import loads_versions
 
 log = logging.getLogger("qa.serve.reload")
 
@@ -43,7 +44,7 @@ class IndexReloader:
 
     def check(self) -> None:
         """Serve the published version if it is not the one served and passes its checks."""
-        if self.settings.store == "qdrant":  # every search reads Qdrant: nothing to swap
+        if not loads_versions(self.settings):  # every search reads Qdrant: nothing to swap
             return
         with self._swapping:
             served: Searcher = self.state.searcher

@@ -1,11 +1,16 @@
-"""The store the settings choose (`QA_STORE`): the embedded one in `index_dir`, or Qdrant."""
+"""The store the settings choose (`QA_STORE`): the embedded one in `index_dir`, or Qdrant.
+
+The one module that reads the store setting: the rest of `qa` opens, reads and publishes the
+chosen store through the functions here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from qa.settings import Settings
-from qa.store.embedded import load_store
+from qa.store.embedded import EmbeddedStore, load_store
 from qa.store.protocol import Manifest, Store
 from qa.store.versions import current_version
 
@@ -31,6 +36,32 @@ def published_manifest(settings: Settings) -> Manifest:
     from qa.store.embedded import read_manifest
 
     return read_manifest(current_version(settings.index_dir))
+
+
+def publish(
+    settings: Settings,
+    built: EmbeddedStore,
+    changed: Sequence[str],
+    removed: Sequence[str],
+    *,
+    full: bool,
+) -> str:
+    """Publish a store an indexing run built in memory as the new version of the chosen store;
+    returns that version. The caller is the one writer: it holds `WriterLock(index_dir)`.
+
+    The embedded store writes a new version folder; Qdrant gets the `changed` and `removed`
+    articles only, or everything in new collections when `full`.
+    """
+    if settings.store == "qdrant":
+        return qdrant_writer(settings).mirror(built, changed, removed, full=full)
+    built.home, built.keep = settings.index_dir, settings.keep_versions
+    return built.publish(built.manifest)
+
+
+def loads_versions(settings: Settings) -> bool:
+    """Whether a reader serves a newly published version only once it loads it (the embedded
+    store's version folders), rather than at once (every search reads Qdrant)."""
+    return settings.store != "qdrant"
 
 
 def qdrant_writer(settings: Settings) -> QdrantStore:

@@ -12,15 +12,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import fingerprint
-from qa.errors import CorpusError
-from qa.indexing.build import stale_reasons
+from qa.indexing.staleness import index_problems
 from qa.serve import metrics
 from qa.serve.http_errors import ErrorBody
 from qa.serve.reload import served
-from qa.settings import Settings
-from qa.store import Manifest
 
 
 class Readiness(BaseModel):
@@ -37,15 +32,6 @@ class Readiness(BaseModel):
     corpus_changed: bool = Field(description="The corpus folder changed since that version.")
 
 
-def stale(settings: Settings, manifest: Manifest) -> list[str]:
-    """Why the index of `manifest` no longer matches the corpus folder; empty if it does."""
-    try:
-        corpus = fingerprint(settings.corpus_dir)
-    except CorpusError as error:
-        return [str(error)]
-    return stale_reasons(manifest, corpus, ChunkingConfig.from_settings(settings))
-
-
 async def health() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
@@ -57,7 +43,7 @@ async def ready(request: Request) -> Readiness:
     searcher = served(request.app.state)
     manifest = searcher.index.manifest
     # Reading the corpus folder blocks: off the event loop, on a thread searches never use.
-    reasons = await to_thread.run_sync(stale, request.app.state.settings, manifest)
+    reasons = await to_thread.run_sync(index_problems, request.app.state.settings, manifest)
     return Readiness(
         status="ready",
         model=manifest.model,
