@@ -57,6 +57,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The browser tests drive Debian's Chromium through Playwright (they never download a browser);
 # the load tests drive wrk.

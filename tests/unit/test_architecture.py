@@ -1,0 +1,123 @@
+"""The architecture as tests: the layers of `qa` (import-linter contracts in pyproject.toml,
+run through `lint-imports`), and what import-linter cannot say, read from the source: which
+module reads the store setting or the environment, and which imports each heavy library."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Who may import a third-party package (a path, or a folder ending in "/"): the engines behind
+# their protocols, and what only an optional extra installs (`eval`, `bench`, `setup`).
+OWNERS = {
+    "sentence_transformers": ("qa/encoders/",),
+    # Set-up quantises the default model's export with onnxruntime's own tool.
+    "onnxruntime": ("qa/encoders/", "qa/model_setup/onnx_export.py"),
+    "onnx": ("qa/model_setup/",),
+    "faiss": ("qa/store/",),
+    "bm25s": ("qa/store/",),
+    "qdrant_client": ("qa/store/",),
+    "ranx": ("qa/evaluation/",),
+    "sklearn": ("qa/evaluation/",),
+    "matplotlib": ("qa/evaluation/", "bench/"),
+    "httpx": ("bench/",),
+}
+STORE_SETTING_READER = "qa/store/choice.py"
+ENVIRONMENT_READER = "qa/settings.py"
+ENVIRONMENT_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
+
+
+def sources(*folders: str) -> Iterator[tuple[str, ast.Module]]:
+    for folder in folders:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            yield path.relative_to(ROOT).as_posix(), ast.parse(path.read_bytes(), str(path))
+
+
+def where(path: str, node: ast.AST) -> str:
+    return f"{path}:{getattr(node, 'lineno', '?')}"
+
+
+def lint_imports_script() -> str:
+    script = Path(sys.executable).with_name("lint-imports")
+    if not script.exists():
+        pytest.fail("lint-imports is missing: install the dev extra (make install)")
+    return str(script)
+
+
+def test_the_import_linter_contracts_are_kept() -> None:
+    result = subprocess.run(
+        [lint_imports_script(), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        report = result.stdout[result.stdout.find("Contracts") :] + result.stderr
+        pytest.fail(f"lint-imports: a contract is broken\n{report}", pytrace=False)
+
+
+def test_only_choice_reads_the_store_setting() -> None:
+    readers = [
+        where(path, node)
+        for path, tree in sources("qa", "bench")
+        if path != STORE_SETTING_READER
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Attribute) and node.attr == "store")
+        or (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in {"getattr", "setattr", "hasattr"}
+            and any(isinstance(a, ast.Constant) and a.value == "store" for a in node.args)
+        )
+    ]
+    assert readers == [], f"only {STORE_SETTING_READER} may read the store setting: {readers}"
+
+
+def reads_the_environment(node: ast.AST) -> bool:
+    if isinstance(node, ast.Attribute):
+        return node.attr in ENVIRONMENT_NAMES
+    return (
+        isinstance(node, ast.ImportFrom)
+        and node.module == "os"
+        and any(alias.name in ENVIRONMENT_NAMES for alias in node.names)
+    )
+
+
+def test_only_settings_reads_the_environment() -> None:
+    readers = [
+        where(path, node)
+        for path, tree in sources("qa")
+        if path != ENVIRONMENT_READER
+        for node in ast.walk(tree)
+        if reads_the_environment(node)
+    ]
+    assert readers == [], f"only {ENVIRONMENT_READER} may read the environment: {readers}"
+
+
+def imported(tree: ast.Module) -> Iterator[tuple[str, ast.AST]]:
+    """The top-level package of every absolute import, at module level or in a function."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name.split(".")[0], node
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module.split(".")[0], node
+
+
+def test_heavy_libraries_are_imported_only_by_their_owners() -> None:
+    strays = [
+        f"{where(path, node)} imports {package}, which only {', '.join(OWNERS[package])} may"
+        for path, tree in sources("qa", "bench")
+        for package, node in imported(tree)
+        if package in OWNERS and not path.startswith(OWNERS[package])
+    ]
+    assert strays == [], "\n".join(strays)
