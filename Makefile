@@ -35,11 +35,12 @@ endef
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# torch goes first and exactly: any other version pulls a multi-GB CUDA build.
+# torch goes first and exactly: any other version pulls a multi-GB CUDA build. Then qa with
+# every extra (eval, bench, qdrant, setup) and the dev tools: the targets and the tests use them.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[all,dev]'
 	touch $@
 
 install: $(STAMP)

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
@@ -31,6 +30,14 @@ from bench.serving import PROBE_INTERVAL_S, free_port, rss_mb, serve_until_ready
 from qa.cli.arguments import ArgumentParser, exit_status, whole_number
 from qa.evaluation.evaluate import load_questions
 from qa.settings import load_settings
+
+try:
+    import httpx
+except ModuleNotFoundError as missing:  # the bench extra
+    raise SystemExit(
+        f"bench.loadtest needs the bench extra: pip install -e '.[bench]' "
+        f"({missing.name} is not installed)"
+    ) from None
 
 CONCURRENCY = (1, 32, 128)
 

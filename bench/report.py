@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.loadgen import LoadResult
+from qa.errors import QAError
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,13 @@ def _pair(now: float | None, before: float | None, *, higher_is_better: bool = F
 
 def plot(report: BenchReport, out: Path) -> None:
     """Throughput and latency against concurrency, every path measured, as a PNG."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ModuleNotFoundError as missing:  # the bench extra
+        raise QAError(
+            f"--plot needs the bench extra: pip install -e '.[bench]' ({missing.name} is not "
+            "installed)"
+        ) from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

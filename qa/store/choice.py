@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from qa.errors import require_extra
 from qa.settings import Settings
 from qa.store.embedded import EmbeddedStore, load_store
 from qa.store.protocol import Manifest, Store
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 def open_store(settings: Settings) -> Store:
     """The published store, checked against the configured model."""
     if settings.store == "qdrant":
+        _require_qdrant()
         from qa.store.qdrant import open_store as open_qdrant
 
         return open_qdrant(
@@ -66,10 +68,15 @@ def loads_versions(settings: Settings) -> bool:
 
 def qdrant_writer(settings: Settings) -> QdrantStore:
     """The Qdrant store to write into, published or not yet."""
+    _require_qdrant()
     from qa.store.qdrant import QdrantStore, connect
 
     client = connect(settings.qdrant_url, _api_key(settings))
     return QdrantStore(client, settings.qdrant_collection, location=settings.qdrant_url)
+
+
+def _require_qdrant() -> None:
+    require_extra("qdrant", "QA_STORE=qdrant", "qdrant_client")
 
 
 def _api_key(settings: Settings) -> str | None:
