@@ -21,7 +21,7 @@ from qa.indexing.build import embed_documents
 from qa.retrieval.search import CANDIDATES, Searcher
 from qa.settings import Settings
 from qa.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
-from qa.store.qdrant import QdrantStore, connect
+from qa.store.qdrant import QdrantStore, connect, disconnect
 from qa.store.sparse import K1, B, passage_terms, query_terms, term_id
 from tests.conftest import ROOT
 
@@ -56,8 +56,9 @@ def qdrant_folder(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def qdrant_index(real_index: EmbeddedStore, qdrant_folder: str) -> QdrantStore:
-    return qdrant_copy(real_index, qdrant_folder)
+def qdrant_index(real_index: EmbeddedStore, qdrant_folder: str) -> Iterator[QdrantStore]:
+    yield qdrant_copy(real_index, qdrant_folder)
+    disconnect(qdrant_folder)  # the folder's client, closed now rather than at exit
 
 
 @pytest.fixture(params=["embedded", "qdrant"])

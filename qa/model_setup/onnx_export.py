@@ -12,10 +12,12 @@ final name is always complete, and a second run finds it and does nothing.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
+import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -34,18 +36,48 @@ QUANTISED_OPS: Final[dict[EncoderPrecision, list[str] | None]] = {
 OPSET: Final = 17
 
 
+# What a user waits for, once, on this project's 2-core machine (multilingual-e5-small, measured
+# with the machine busy: about half as long on an idle one).
+EXPORT_SECONDS: Final = 15
+QUANTISATION_SECONDS: Final = 10
+
+# What onnxruntime's quantiser says on every model not run through its pre-processing (shape
+# inference and graph optimisation, for convolutional image models): nothing a user can act on.
+PRE_PROCESSING_ADVICE: Final = (
+    "Please consider to run pre-processing",
+    "Please consider pre-processing",
+)
+
+
 def ensure_onnx_model(model_folder: Path, precision: EncoderPrecision) -> Path:
-    """The ONNX file of `model_folder` at `precision`, exported first if missing."""
+    """The ONNX file of `model_folder` at `precision`, exported first if missing; says on
+    stderr, in one line, what it does and about how long it takes."""
     target = onnx_path(model_folder, precision)
     if target.is_file():
         return target
     require_extra("setup", "exporting the default model to ONNX", "onnx")
+    export = not onnx_path(model_folder, "fp32").is_file()
+    quantise = precision != "fp32"
+    what = {
+        (True, False): "exporting the model to ONNX",
+        (True, True): f"exporting the model to ONNX and quantising it ({precision})",
+        (False, True): f"quantising the model's ONNX export ({precision})",
+    }[export, quantise]
+    seconds = EXPORT_SECONDS * export + QUANTISATION_SECONDS * quantise
+    print(f"qa: {what} (once, about {seconds} s)", file=sys.stderr, flush=True)
+    return _ensure_onnx_model(model_folder, precision)
+
+
+def _ensure_onnx_model(model_folder: Path, precision: EncoderPrecision) -> Path:
+    target = onnx_path(model_folder, precision)
+    if target.is_file():
+        return target
     try:
         target.parent.mkdir(exist_ok=True)
         if precision == "fp32":
             write_atomically(target, lambda scratch: _export_fp32(Path(model_folder), scratch))
         else:
-            source = ensure_onnx_model(model_folder, "fp32")
+            source = _ensure_onnx_model(model_folder, "fp32")
             ops = QUANTISED_OPS[precision]
             write_atomically(target, lambda scratch: _quantize_int8(source, scratch, ops))
     except OSError as error:
@@ -119,4 +151,32 @@ def _export_fp32(model_folder: Path, out: Path) -> None:
 def _quantize_int8(source: Path, out: Path, ops: list[str] | None) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(out), op_types_to_quantize=ops, weight_type=QuantType.QInt8)
+    with _without_pre_processing_advice():
+        quantize_dynamic(
+            str(source), str(out), op_types_to_quantize=ops, weight_type=QuantType.QInt8
+        )
+
+
+class _NotTheAdvice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(PRE_PROCESSING_ADVICE)
+
+
+@contextlib.contextmanager
+def _without_pre_processing_advice() -> Iterator[None]:
+    """Drop onnxruntime's pre-processing advice, which it logs on the root logger; let its other
+    messages through. `logging.warning` would also give the root logger a stderr handler for the
+    rest of the process when it has none: one is lent for the call instead."""
+    root = logging.getLogger()
+    advice = _NotTheAdvice()
+    lent = None if root.handlers else logging.StreamHandler()
+    root.addFilter(advice)
+    if lent is not None:
+        lent.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        root.addHandler(lent)
+    try:
+        yield
+    finally:
+        root.removeFilter(advice)
+        if lent is not None:
+            root.removeHandler(lent)

@@ -20,6 +20,7 @@ deleting its old ones, so readers never miss it.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import time
 from collections import OrderedDict
@@ -87,6 +88,15 @@ def disconnect(url: str, api_key: str | None = None) -> None:
     client = _clients.pop((url, api_key), None)
     if client is not None:
         client.close()
+
+
+@atexit.register
+def disconnect_all() -> None:
+    """Close every client of this process; run at exit, while imports still work. Left open, a
+    client is closed by its `__del__` during interpreter shutdown, where closing a local-mode
+    folder fails (it imports portalocker) with a traceback on stderr."""
+    for url, api_key in list(_clients):
+        disconnect(url, api_key)
 
 
 def passage_id(source: Source, chunk: Chunk) -> int:
