@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
+import runpy
+
+import pytest
 
 from qa.evaluation.evaluate import load_questions
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
+def test_question_sets_agree_with_the_articles(capsys: pytest.CaptureFixture[str]) -> None:
+    """`eval/check_questions.py`, its `main` run in this process."""
+    checker = runpy.run_path(str(ROOT / "eval" / "check_questions.py"))
 
-def test_question_sets_agree_with_the_articles() -> None:
-    checker = subprocess.run(
-        [sys.executable, str(ROOT / "eval" / "check_questions.py")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert checker.returncode == 0, checker.stdout + checker.stderr
-    assert "0 error(s)" in checker.stdout
+    status = checker["main"]([])
+
+    printed = capsys.readouterr()
+    assert status == 0, printed.out + printed.err
+    assert "0 error(s)" in printed.out
 
 
 def test_question_sets_load_and_cover_the_languages() -> None:

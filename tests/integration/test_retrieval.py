@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -12,8 +10,7 @@ from qa.evaluation.evaluate import evaluate, load_questions
 from qa.retrieval.search import Searcher
 from qa.settings import Settings
 from qa.store import EmbeddedStore, ann
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 # Written by reading the articles; each names the file that answers it.
 QUESTIONS = [

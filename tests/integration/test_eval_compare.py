@@ -10,7 +10,7 @@ import pytest
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.settings import Settings
 from qa.store import EmbeddedStore
-from tests.test_cli import QUESTION_SET, configure, run_main, write_jsonl
+from tests.integration.test_cli import QUESTION_SET, configure, run_main, write_jsonl
 
 
 @pytest.fixture

@@ -37,11 +37,11 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.conftest import MODELS, SEEDS, free_port
+from tests.conftest import MODELS, ROOT, SEEDS, free_port
 
 pytestmark = pytest.mark.browser
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = ROOT
 DOCS = REPO / "docs"
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -25,7 +25,7 @@ from qa.store import EmbeddedStore
 from qa.store.choice import open_store, qdrant_writer
 from qa.store.qdrant import QdrantStore, connect, disconnect
 from tests.conftest import SEEDS, free_port, make_settings
-from tests.test_live import finish, qa_process, stop, until_ready
+from tests.integration.test_live import finish, qa_process, stop, until_ready
 
 ADMIN_KEY = "replica-admin-key"
 ARTICLE = (
