@@ -393,16 +393,6 @@ def marked_sentence(result: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------------ tests
 
 
-def test_widget_script_never_parses_markup_nor_loads_code() -> None:
-    """Data is inserted as text only; the rule is cheap to check on the source itself."""
-    source = (REPO / "qa" / "static" / "widget.js").read_text(encoding="utf-8")
-    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("*"))
-    for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert forbidden not in code, forbidden
-    for loader in ("import(", "@import", "url(", "new Function", "XMLHttpRequest"):
-        assert loader not in code, loader
-
-
 def test_french_question_shows_the_source_and_its_marked_sentence(
     page: Page, service: Service
 ) -> None:

@@ -646,14 +646,6 @@ def test_index_of_another_model_is_refused_with_how_to_rebuild(
     assert f"qa index --index-dir {index_dir}" in message
 
 
-def test_before_start_up_search_is_503_and_health_is_200(settings: Settings) -> None:
-    client = TestClient(api.create_app(settings))  # no `with`: the lifespan has not run
-
-    assert client.get("/health").status_code == 200
-    assert_error(client.get("/ready"), 503, "index_unavailable", "loading")
-    assert_error(client.get("/search", params={"q": "puce"}), 503, "index_unavailable")
-
-
 # --- staleness ------------------------------------------------------------------------------
 
 SMALL_CORPUS_FILE = "000_0afdbc2315d05444.txt"

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.serving import generate_corpus
 from qa.settings import Settings
 from qa.store import EmbeddedStore
-from tests.conftest import ROOT, SEEDS, assert_one_error_line, run_module
+from tests.conftest import ROOT, assert_one_error_line, run_module
 
 
 def run_bench(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -48,20 +47,6 @@ def test_an_invalid_setting_is_one_line(tmp_path: Path) -> None:
 def test_a_missing_wrk_says_how_to_install_it(tmp_path: Path) -> None:
     result = run_bench(cwd=ROOT, PATH=str(tmp_path))
     assert_one_error_line(result, "wrk is not installed", "apt-get install wrk")
-
-
-def test_the_generated_corpus_varies_about_one_word_in_six_of_each_copy(tmp_path: Path) -> None:
-    generate_corpus(tmp_path, [SEEDS], 100_000)
-    files = sorted(tmp_path.glob("*.txt"))
-    assert sum(len(path.read_bytes()) for path in files) >= 100_000
-    copies = [path for path in files if not path.name.startswith("000_")]
-    assert copies
-    for copy in copies:
-        original = (SEEDS / copy.name[4:]).read_text(encoding="utf-8").split()
-        words = copy.read_text(encoding="utf-8").split()
-        assert len(words) == len(original)
-        changed = sum(a != b for a, b in zip(words, original, strict=True)) / len(words)
-        assert 0.08 < changed < 0.25
 
 
 def test_a_quick_run_measures_both_paths(

@@ -20,7 +20,6 @@ from qa.encoders.base import Encoder
 from qa.encoders.loading import embed_once, load_encoder
 from qa.encoders.onnx import OnnxEncoder
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.errors import ModelError
 from qa.evaluation.evaluate import load_questions
 from qa.model_setup import onnx_export
 from qa.settings import Settings
@@ -168,19 +167,6 @@ def test_the_export_exists_after_set_up_and_is_not_redone(encoder: Encoder) -> N
     before = target.stat().st_mtime_ns
     assert onnx_export.ensure_onnx_model(DEFAULT_FOLDER, "fp32") == target
     assert target.stat().st_mtime_ns == before
-
-
-def test_an_interrupted_export_leaves_no_file_that_looks_complete(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def half_written(_folder: Path, out: Path) -> None:
-        out.write_bytes(b"half an ONNX graph")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(onnx_export, "_export_fp32", half_written)
-    with pytest.raises(ModelError, match=r"cannot export the model to ONNX.*disk full"):
-        onnx_export.ensure_onnx_model(tmp_path, "fp32")
-    assert list((tmp_path / default_model.ONNX_FOLDER).iterdir()) == []
 
 
 # --- serving without torch ------------------------------------------------------------------

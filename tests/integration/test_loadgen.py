@@ -9,7 +9,6 @@ from typing import ClassVar
 
 import pytest
 
-from bench import loadgen
 from bench.loadgen import LoadSpec, run_load
 from qa.errors import LoadGeneratorError
 from tests.conftest import free_port
@@ -70,15 +69,3 @@ def test_a_server_that_is_not_there_is_one_readable_error() -> None:
     port = free_port()
     with pytest.raises(LoadGeneratorError, match=f"unable to connect to 127.0.0.1:{port}"):
         run_load(LoadSpec(url=f"http://127.0.0.1:{port}/", duration_s=1))
-
-
-def test_a_missing_wrk_is_one_readable_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(loadgen, "WRK", "wrk-not-installed-here")
-    with pytest.raises(
-        LoadGeneratorError, match="wrk is not installed: `sudo apt-get install wrk`"
-    ):
-        run_load(LoadSpec(url="http://127.0.0.1:1/"))
-
-
-def test_lua_strings_escape_everything_but_printable_ascii() -> None:
-    assert loadgen.lua_string('a"b\\é\n') == '"a\\034b\\092\\195\\169\\010"'

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from bench.serving import searches_admitted
-from qa.serve import metrics
 from qa.settings import Settings
 from qa.store import EmbeddedStore
 from tests.conftest import ROOT, assert_one_error_line, run_module
@@ -61,15 +59,3 @@ def test_past_its_capacity_the_service_refuses_at_once_and_stays_healthy(
             assert point[port]["probes"] > 0
             assert point[port]["failures"] == 0
         assert point["rss_after_mb"] > 0
-
-
-def test_the_service_counts_as_idle_only_with_no_search_waiting_or_running() -> None:
-    queued, running = metrics.SEARCHES_QUEUED, metrics.SEARCHES_IN_PROGRESS
-    assert searches_admitted(metrics.exposition().decode()) == 0
-    queued.inc(2)
-    running.inc()
-    try:
-        assert searches_admitted(metrics.exposition().decode()) == 3
-    finally:
-        queued.dec(2)
-        running.dec()

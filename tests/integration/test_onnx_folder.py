@@ -24,7 +24,6 @@ from qa.corpus.ingest import load_corpus
 from qa.encoders.base import Encoder
 from qa.encoders.loading import load_encoder, locate_model
 from qa.encoders.onnx import OnnxEncoder
-from qa.encoders.pooling import pool
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import ModelError
 from qa.evaluation.evaluate import load_questions
@@ -222,23 +221,6 @@ def test_a_graph_that_pools_already_is_one_model_error(
     (folder / "onnx" / "model.onnx").symlink_to(DEFAULT_FOLDER / "onnx" / "model_fp32.onnx")
     with pytest.raises(ModelError, match="not one vector per token"):
         load_encoder(_settings(folder))
-
-
-def test_pooling_by_hand() -> None:
-    """Two texts of 3 and 2 tokens (the second padded), 2 dimensions."""
-    states = np.array(
-        [[[3.0, 0.0], [0.0, 4.0], [1.0, 1.0]], [[0.0, 2.0], [2.0, 2.0], [9.0, 9.0]]],
-        dtype=np.float32,
-    )
-    mask = np.array([[1, 1, 1], [1, 1, 0]], dtype=np.int64)
-
-    def unit(*vector: float) -> list[float]:
-        return list(np.array(vector) / np.linalg.norm(vector))
-
-    assert np.allclose(pool(states, mask, "cls"), [unit(3, 0), unit(0, 2)])
-    assert np.allclose(pool(states, mask, "mean"), [unit(4, 5), unit(2, 4)])
-    assert np.allclose(pool(states, mask, "max"), [unit(3, 4), unit(2, 2)])
-    assert np.allclose(pool(states, mask, "lasttoken"), [unit(1, 1), unit(2, 2)])
 
 
 def test_qa_index_and_serve_run_such_a_folder_without_torch(

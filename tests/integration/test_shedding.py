@@ -1,6 +1,6 @@
 """Load shedding: with every search worker and waiting place taken, a search is refused before
 its body is read, with the same answer, headers, log line and metrics as the route's own
-refusal (the real service under a burst is in tests/test_ops.py)."""
+refusal (the real service under a burst is in tests/integration/test_ops.py)."""
 
 from __future__ import annotations
 

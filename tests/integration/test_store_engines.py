@@ -11,7 +11,6 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-import bm25s
 import pytest
 
 from qa.corpus.chunk import ChunkingConfig
@@ -22,7 +21,6 @@ from qa.retrieval.search import CANDIDATES, Searcher
 from qa.settings import Settings
 from qa.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
 from qa.store.qdrant import QdrantStore, connect, disconnect
-from qa.store.sparse import K1, B, passage_terms, query_terms, term_id
 from tests.conftest import ROOT
 
 QUESTIONS = [
@@ -274,23 +272,3 @@ def test_both_engines_rank_alike(
                     if abs(h.score - hit.score) <= 1e-4 * abs(hit.score)
                 }
                 assert qdrant_index.chunks[hit.position].chunk_id in tied, (search, text)
-
-
-def test_bm25_weights_match_bm25s_defaults() -> None:
-    retriever = bm25s.BM25()
-    assert (retriever.k1, retriever.b, retriever.method) == (K1, B, "lucene")
-
-
-def test_sparse_terms_are_stable_and_weigh_repetition() -> None:
-    assert term_id("puce") == term_id("puce")  # no per-process salt
-    assert term_id("puce") == 682067234  # blake2b, fixed across runs and machines
-    once = passage_terms("ByteDance achète des puces.", average_length=3.0)
-    twice = passage_terms("ByteDance achète des puces, des puces.", average_length=3.0)
-    puce = term_id("puc")
-    assert (
-        dict(zip(twice.ids, twice.weights, strict=True))[puce]
-        > dict(zip(once.ids, once.weights, strict=True))[puce]
-    )
-    assert all(0 < w < 1 for w in once.weights)  # tf / (tf + k1 * norm)
-    question = query_terms("puces, puces et Nvidia")
-    assert dict(zip(question.ids, question.weights, strict=True))[puce] == 2.0

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,13 +9,6 @@ from platformdirs import user_cache_dir
 
 from qa.settings import Settings
 from tests.conftest import MODELS, ROOT
-
-
-@pytest.fixture(autouse=True)
-def _no_qa_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith("QA_"):
-            monkeypatch.delenv(name)
 
 
 def test_default_model_cache_is_the_users_cache_folder(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,30 +24,6 @@ def test_model_cache_variable_still_wins(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("QA_MODEL_CACHE_DIR", "/srv/qa-models")
 
     assert Settings().model_cache_dir == Path("/srv/qa-models")
-
-
-def test_qa_model_from_another_folder_uses_the_cache_not_the_current_folder(
-    tmp_path: Path,
-) -> None:
-    cache_home = tmp_path / "cache"
-    cache_home.mkdir()
-    (cache_home / "qa").symlink_to(MODELS.resolve())  # the generated model, already there
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    result = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "model"],
-        cwd=elsewhere,
-        env=env | {"XDG_CACHE_HOME": str(cache_home), "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-    assert result.returncode == 0, result.stderr
-    assert f"ready in {cache_home / 'qa'}" in result.stdout
-    assert list(elsewhere.iterdir()) == []
 
 
 def test_makefile_and_tests_use_the_repository_models_folder() -> None:

@@ -1,4 +1,5 @@
-"""Index build, save/load round trip, and the checks made when loading."""
+"""Index build, save/load round trip, and the checks made when loading, on a fake encoder (the
+real index's round trip: tests/integration/test_index.py)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,13 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import fingerprint, load_corpus
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.indexing.build import build_index
 from qa.indexing.staleness import stale_reasons
-from qa.settings import Settings
 from qa.store import EmbeddedStore, current_version, load_store, read_manifest
 from qa.store.embedded import MANIFEST
 from tests.conftest import SEEDS, FakeEncoder, publish
@@ -55,18 +53,6 @@ def test_manifest_records_model_chunking_and_corpus(fake_index: EmbeddedStore) -
 def test_sources_keep_the_original_text(fake_index: EmbeddedStore) -> None:
     for name, source in fake_index.sources.items():
         assert source.text == (SEEDS / name).read_text(encoding="utf-8")
-
-
-def test_real_index_round_trip(
-    real_index: EmbeddedStore, settings: Settings, encoder: SentenceTransformerEncoder
-) -> None:
-    loaded = load_store(settings.index_dir, settings.model)
-    query = encoder.embed_queries(["Quelle puce ByteDance développe-t-il ?"])[0]
-    assert loaded.search_dense(query, 5) == real_index.search_dense(query, 5)
-    for position in range(len(loaded.chunks)):
-        np.testing.assert_allclose(
-            loaded.sentence_scores(query, position), real_index.sentence_scores(query, position)
-        )
 
 
 def test_missing_index_says_what_to_run(tmp_path: Path) -> None:

@@ -1,15 +1,13 @@
-"""Search: fusion, validation, language, highlights, answerability."""
+"""Search on a fake encoder: query validation, language detection, and each retrieval mode's
+ranked passages (highlights, scores and languages with the real model:
+tests/integration/test_search.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-import qa.retrieval.search as search_module
 from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import load_corpus
-from qa.encoders.base import Encoder
 from qa.errors import InvalidQueryError
 from qa.indexing.build import build_index
 from qa.retrieval.search import (
@@ -20,8 +18,7 @@ from qa.retrieval.search import (
     validate_query,
 )
 from qa.settings import Settings
-from qa.store import EmbeddedStore
-from tests.conftest import SEEDS, FakeEncoder, make_settings
+from tests.conftest import SEEDS, FakeEncoder
 
 
 @pytest.mark.parametrize(
@@ -87,62 +84,3 @@ def test_every_mode_returns_k_ranked_passages(fake_searcher: Searcher, mode: str
 def test_lexical_mode_finds_exact_names_first(fake_searcher: Searcher) -> None:
     response = fake_searcher.search("SeedChip", k=3, mode="lexical")
     assert "SeedChip" in response.results[0].text
-
-
-def test_passages_point_into_their_source(searcher: Searcher) -> None:
-    response = searcher.search("Combien de puces Ascend 910B ByteDance a-t-il commandées ?", k=10)
-    for passage in response.results:
-        source = searcher.index.sources[passage.source]
-        assert source.text[passage.start : passage.end] == passage.text
-        assert passage.title == source.title
-        assert passage.highlight is not None
-        assert passage.start <= passage.highlight.start < passage.highlight.end <= passage.end
-
-
-def test_highlight_is_the_sentence_that_answers(searcher: Searcher) -> None:
-    response = searcher.search(
-        "Combien de puces Ascend 910B ByteDance a-t-il commandées à Huawei ?"
-    )
-    top = response.results[0]
-    assert top.highlight is not None
-    sentence = searcher.index.sources[top.source].text[top.highlight.start : top.highlight.end]
-    assert "100 000 puces Ascend 910B" in sentence
-
-
-def test_scores_are_cosines(searcher: Searcher) -> None:
-    response = searcher.search("Doubao", k=10, mode="dense")
-    scores = [p.score for p in response.results]
-    assert scores == sorted(scores, reverse=True)
-    assert all(-1.0 <= s <= 1.0 for s in scores)
-
-
-def test_english_question_about_french_articles(searcher: Searcher) -> None:
-    response = searcher.search("How many Ascend 910B chips did ByteDance order from Huawei?")
-    assert response.language == "en"
-    assert response.answerable
-    assert response.results[0].source.startswith("003_")
-
-
-@pytest.mark.parametrize(("cache_size", "detections"), [(16, 2), (0, 4)])
-def test_a_question_asked_again_has_its_language_remembered_as_long_as_vectors_are(
-    real_index: EmbeddedStore,
-    encoder: Encoder,
-    monkeypatch: pytest.MonkeyPatch,
-    cache_size: int,
-    detections: int,
-) -> None:
-    seen: list[str] = []
-
-    def counted(text: str) -> str:
-        seen.append(text)
-        return detect_language(text)
-
-    monkeypatch.setattr(search_module, "detect_language", counted)  # before the Searcher wraps it
-    searcher = Searcher(
-        real_index, encoder, make_settings(Path("unused"), query_cache_size=cache_size)
-    )
-    french = "Quelle puce ByteDance développe-t-il ?"
-    english = "Which company is developing its own artificial intelligence chip?"
-    languages = [searcher.search(question).language for question in (french, english) * 2]
-    assert languages == ["fr", "en", "fr", "en"]
-    assert len(seen) == detections

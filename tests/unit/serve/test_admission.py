@@ -1,5 +1,5 @@
 """Admission control as pure logic: blocking work stands for searches (the real service under
-load is in tests/test_ops.py)."""
+load is in tests/integration/test_ops.py)."""
 
 from __future__ import annotations
 

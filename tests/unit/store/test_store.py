@@ -1,14 +1,14 @@
 """The store contract on the embedded store: writes, filters, versions, integrity, one writer.
 
 The fake encoder is enough here: these are properties of storage, not of retrieval quality
-(the real model's round trip and incremental indexing are in test_index.py / test_live.py).
-"""
+(the real model's round trip and incremental indexing are in tests/integration/test_index.py
+and test_live.py; a writer of another process and `qa ask` on a damaged index in
+tests/integration/test_store.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -35,7 +35,7 @@ from qa.store import (
 from qa.store.embedded import MANIFEST
 from qa.store.integrity import record_files
 from qa.store.versions import STAGING, VERSIONS, clean_leftovers
-from tests.conftest import ROOT, SEEDS, FakeEncoder, publish, run_module
+from tests.conftest import SEEDS, FakeEncoder, publish
 
 CHUNKING = ChunkingConfig(max_tokens=128, overlap_sentences=1, prefix="passage: ")
 
@@ -189,32 +189,6 @@ def test_a_second_writer_is_refused_with_the_holders_pid(tmp_path: Path) -> None
         pass
 
 
-def test_a_writer_of_another_process_is_named_and_waited_for(tmp_path: Path) -> None:
-    holder = subprocess.Popen(
-        ["flock", str(tmp_path / "writer.lock"), "sleep", "2"], start_new_session=True
-    )
-    try:
-        deadline = 50
-        while deadline and not _locked(tmp_path):
-            deadline -= 1
-            subprocess.run(["sleep", "0.1"], check=True)
-        with pytest.raises(IndexLockedError, match="being written by another process"):
-            WriterLock(tmp_path).__enter__()
-        with WriterLock(tmp_path, wait=30):  # waits for `flock` to let go
-            assert holder.poll() is not None
-    finally:
-        holder.kill()
-        holder.wait()
-
-
-def _locked(folder: Path) -> bool:
-    try:
-        with WriterLock(folder):
-            return False
-    except IndexLockedError:
-        return True
-
-
 # --- integrity: a damaged index is refused in one line ---------------------------------------
 
 
@@ -293,23 +267,6 @@ def test_a_damaged_pointer_is_refused(published: Path) -> None:
     (published / "CURRENT").write_bytes(b"\xff\xfe")
     with pytest.raises(IndexCorruptError, match="cannot read"):
         load_store(published, "fake-bow")
-
-
-def test_qa_ask_on_a_damaged_index_is_one_line(published: Path, tmp_path: Path) -> None:
-    _flip_byte("passages.npy")(current_version(published))
-    # The fake-bow index names a model qa cannot load: the integrity check must come first.
-    result = run_module(
-        "qa.cli",
-        "ask",
-        "Huawei ?",
-        cwd=ROOT,
-        env={"QA_INDEX_DIR": str(published), "QA_MODEL": "fake-bow"},
-    )
-    assert result.returncode == 1, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines == [lines[0]]
-    assert lines[0].startswith("qa: error: the index in ")
-    assert "passages.npy does not match its checksum" in lines[0]
 
 
 def test_sources_keep_their_metadata_through_a_publication(
