@@ -169,3 +169,33 @@ def assert_one_error_line(
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     return lines[0]
+
+
+# --- the layout: a test's folder is its marker -------------------------------------------------
+
+TESTS = Path(__file__).resolve().parent
+FOLDERS = ("unit", "integration", "browser")
+# The session's real model and index: what a unit test must never ask for.
+MODEL_FIXTURES = {"encoder", "real_index", "searcher", "foreign_index_dir"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Marks each test `unit`, `integration` or `browser` after its folder under tests/ (so
+    `-m` selects them), and refuses a test outside those folders or a unit test that loads
+    the model."""
+    for item in items:
+        try:
+            folder = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:  # a file given outside tests/
+            continue
+        if folder not in FOLDERS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: a test belongs in tests/unit/<package>/, tests/integration/ "
+                "or tests/browser/"
+            )
+        item.add_marker(folder)
+        if folder == "unit" and (used := MODEL_FIXTURES.intersection(item.fixturenames)):
+            raise pytest.UsageError(
+                f"{item.nodeid}: a unit test loads no model (it asks for "
+                f"{', '.join(sorted(used))}): use fake_encoder, or move it to tests/integration/"
+            )
