@@ -1,12 +1,13 @@
 """The HTTP service and its widget.
 
 `app` assembles the application: the routers of `routes/` (one per resource: search, sources,
-documents, probes), the middlewares and the lifespan that loads the model once. Around the
-search sit the serving layers, each a module: access keys (`access`), request logs
-(`access_log`), admission and load shedding (`admission`, `shedding`), rate limits
-(`rate_limit`), micro-batching of question embeddings (`batching`), Prometheus metrics
-(`metrics`), index reloads (`reload`), memory hygiene (`heap`), security headers and static files
-(`http_hygiene`), and domain errors mapped to HTTP once (`http_errors`). `static/` holds the
-widget. May import the pipeline (`qa.corpus` to `qa.retrieval`); never `qa.evaluation`,
-`qa.model_setup` or `qa.cli`.
+documents, probes, and the widget's page and script), the middlewares, the exception handlers
+and the lifespan that loads the model once. The routes get what the lifespan loaded through the
+dependencies of `deps`. Around the search sit the serving layers, each a module: access keys
+(`access`), request logs (`access_log`), admission and load shedding (`admission`, `shedding`),
+rate limits (`rate_limit`), micro-batching of question embeddings (`batching`), Prometheus
+metrics (`metrics`), index reloads (`reload`), memory hygiene (`heap`), security headers, body
+size limit and static files (`http_hygiene`), and domain errors mapped to HTTP once
+(`http_errors`). `static/` holds the widget. May import the pipeline (`qa.corpus` to
+`qa.retrieval`); never `qa.evaluation`, `qa.model_setup` or `qa.cli`.
 """

@@ -1,16 +1,22 @@
 """Domain errors as HTTP answers: the one place where errors meet status codes.
 
 Every error the application emits has the same JSON body (`ErrorBody`); the API's exception
-handlers and the middlewares that answer before the router (body size, load shedding) build it
-here.
+handlers (`EXCEPTION_HANDLERS`, which the app factory installs) and the middlewares that answer
+before the router (body size, load shedding) build it here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from qa.errors import (
     AccessDeniedError,
@@ -29,6 +35,9 @@ from qa.errors import (
     RetryLaterError,
     SourceNotFoundError,
 )
+from qa.serve.routes import every_route
+
+log = logging.getLogger("qa.serve.http_errors")
 
 # Domain error -> (HTTP status, machine-readable code).
 ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
@@ -72,3 +81,97 @@ def domain_error_response(error: QAError) -> JSONResponse:
     if isinstance(error, RetryLaterError):
         headers["Retry-After"] = str(error.retry_after)
     return error_response(status, code, str(error), headers=headers)
+
+
+async def domain_error(_: Request, error: QAError) -> JSONResponse:
+    return domain_error_response(error)
+
+
+async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+    return error_response(422, "invalid_request", _describe(error.errors()))
+
+
+# Starlette's HTTP errors (the router's 404 and 405, and the routes' own) -> machine codes.
+HTTP_ERROR_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+}
+
+
+async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+    unparsable = _unparsable_body(error)
+    if unparsable is not None:
+        return error_response(422, "invalid_request", unparsable)
+    headers = dict(error.headers or {})  # e.g. the `Allow` header a 405 must carry
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return error_response(
+        error.status_code,
+        HTTP_ERROR_CODES.get(error.status_code, "http_error"),
+        str(error.detail),
+        headers=headers,
+    )
+
+
+async def unexpected(_: Request, error: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=error)
+    # The connection may be in any state after an unexpected error: the client must not
+    # reuse it.
+    return error_response(
+        500,
+        "internal_error",
+        "internal error; the server log has the details",
+        headers={"Connection": "close"},
+    )
+
+
+# What the app factory and the probe app install (FastAPI's `exception_handlers`).
+EXCEPTION_HANDLERS: dict[
+    int | type[Exception], Callable[[Request, Any], Coroutine[Any, Any, Response]]
+] = {
+    QAError: domain_error,
+    RequestValidationError: invalid_request,
+    HTTPException: http_error,
+    Exception: unexpected,
+}
+
+
+def _unparsable_body(error: HTTPException) -> str | None:
+    """The detail for a JSON body FastAPI could not parse and reports as a bare 400 (its JSON
+    syntax errors come as validation errors instead): bytes that are not UTF-8, or nesting
+    deeper than Python's recursion limit. None for any other HTTP error."""
+    if error.status_code != 400:
+        return None
+    cause = error.__cause__
+    if isinstance(cause, UnicodeDecodeError):
+        return f"body: malformed JSON at byte {cause.start} (not valid UTF-8)"
+    if isinstance(cause, RecursionError):
+        return "body: malformed JSON (nested too deeply)"
+    return None
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the routes of the request's path answer; Starlette's 405 names only those
+    of the first route matching the path (POST for /search)."""
+    methods: set[str] = set()
+    for route in every_route(request.app.router.routes):
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+def _describe(errors: Any) -> str:
+    """One readable line from pydantic's error list: 'question: must not be blank; k: ...'."""
+    parts = []
+    for error in errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if error.get("type") == "json_invalid":
+            # Its location is ("body", character offset), not a field.
+            reason = error.get("ctx", {}).get("error", "cannot parse")
+            where = f" at character {location[-1]}" if location else ""
+            message, location = f"malformed JSON{where} ({reason})", []
+        parts.append(f"{'.'.join(location) or 'body'}: {message}")
+    return "; ".join(parts)

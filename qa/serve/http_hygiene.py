@@ -11,6 +11,10 @@ time limit on request headers.
 - `h11_with_header_timeout` is uvicorn's h11 protocol closing a connection whose request
   headers are not complete within a time limit (uvicorn has none: a client that never finishes
   its headers would hold a connection for ever).
+- `BodySizeLimit` (ASGI middleware) refuses a request body over a size with 413, before or while
+  reading it; `JSONErrorCORSMiddleware` is Starlette's CORS whose refused preflight is the
+  service's JSON error.
+- `answer_head` gives a router's GET routes a HEAD twin: GET's headers, no body.
 """
 
 from __future__ import annotations
@@ -25,11 +29,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from fastapi import APIRouter
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from qa.serve.http_errors import error_response
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # Swagger UI and ReDoc (served by fastapi-offline) start with an inline script and style, and
@@ -183,3 +193,67 @@ def h11_with_header_timeout(seconds: float) -> type[H11Protocol]:
                 self.transport.close()
 
     return H11WithHeaderTimeout
+
+
+class BodySizeLimit:
+    """Refuses a request body over `max_bytes` with 413: from its Content-Length before reading
+    any of it, or while it is read when it comes without one (chunked)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.detail = f"the request body is over the {max_bytes}-byte limit"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await error_response(413, "request_too_large", self.detail)(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                # Raised where the route reads its body; the HTTPException handler answers.
+                raise HTTPException(413, self.detail)
+            return message
+
+        await self.app(scope, receive_within_limit, send)
+
+
+class JSONErrorCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, whose refused preflight is the service's JSON error, not plain text."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = bytes(response.body).decode("utf-8", "replace")  # "Disallowed CORS origin"
+        return error_response(response.status_code, "cors_refused", detail)
+
+
+def answer_head(router: APIRouter) -> None:
+    """Every GET route of `router` answers HEAD by the same endpoint: GET's headers, no body.
+    The HEAD routes stay out of the API schema, which would otherwise list every operation
+    twice. Called once per router, after its routes: each resource's router at the end of its
+    module, the app's own router (fastapi-offline's documentation pages) by the app factory."""
+    gets = [
+        r for r in router.routes if isinstance(r, APIRoute) and r.methods and "GET" in r.methods
+    ]
+    # A route's path and dependencies already hold the router's; `add_api_route` adds them again.
+    inherited = len(router.dependencies)
+    for route in gets:
+        router.add_api_route(
+            route.path.removeprefix(router.prefix),
+            route.endpoint,
+            methods=["HEAD"],
+            response_model=route.response_model,
+            response_class=route.response_class,
+            dependencies=route.dependencies[inherited:],
+            include_in_schema=False,
+        )

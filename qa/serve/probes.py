@@ -20,9 +20,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from qa.serve.access_log import RequestObserver
-from qa.serve.app import answer_head
+from qa.serve.http_errors import EXCEPTION_HANDLERS
 from qa.serve.http_hygiene import SecurityHeaders
-from qa.serve.routes.probes import add_probe_routes
+from qa.serve.routes import probes
 
 log = logging.getLogger("qa.serve.probes")
 
@@ -31,12 +31,11 @@ STOP_TIMEOUT_S = 10.0
 
 def probe_app(service: FastAPI) -> FastAPI:
     """An app with only the probe routes, reading `service`'s state."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        openapi_url=None, docs_url=None, redoc_url=None, exception_handlers=EXCEPTION_HANDLERS
+    )
     app.state = service.state
-    add_probe_routes(app)
-    answer_head(app)
-    for kind, handler in service.exception_handlers.items():
-        app.add_exception_handler(kind, handler)
+    app.include_router(probes.router)
     app.add_middleware(SecurityHeaders, page_policies={})
     app.add_middleware(RequestObserver)
     return app

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from qa.errors import OverloadedError
 from qa.serve.admission import Admission
 from qa.serve.http_errors import domain_error_response
+from qa.serve.routes import every_route
 
 SEARCH_PATHS = frozenset({"/search"})
 SEARCH_METHODS = frozenset({"GET", "HEAD", "POST"})  # others get the router's 405
@@ -49,5 +50,5 @@ class ShedWhenFull:
 
 
 def _route(scope: Scope) -> BaseRoute | None:
-    routes: list[BaseRoute] = scope["app"].router.routes
+    routes = every_route(scope["app"].router.routes)
     return next((route for route in routes if route.matches(scope)[0] == Match.FULL), None)

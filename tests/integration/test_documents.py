@@ -211,6 +211,20 @@ def test_the_document_api_is_off_without_an_admin_key_and_needs_it_otherwise(
         assert client.head("/documents").status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("POST", "/documents", "GET, HEAD"), ("GET", "/documents/x.txt", "DELETE, PUT")],
+)
+def test_a_wrong_method_is_405_with_allow_naming_every_method_of_the_path(
+    editor: tuple[TestClient, Settings], method: str, path: str, allowed: str
+) -> None:
+    client, _ = editor
+    response = client.request(method, path, headers=ADMIN)
+
+    assert (response.status_code, response.json()["error"]) == (405, "method_not_allowed")
+    assert response.headers["allow"] == allowed
+
+
 def test_read_keys_guard_search_when_set(
     seeded: Settings, encoder: SentenceTransformerEncoder, tmp_path: Path
 ) -> None:

@@ -2,8 +2,7 @@
 new index version at once (incrementally) and served by this process without a restart.
 
 Every route needs the admin key (`qa.serve.access.require_admin`); without one configured they
-answer
-404, as if they did not exist.
+answer 404, as if they did not exist.
 """
 
 from __future__ import annotations
@@ -29,8 +28,11 @@ from qa.corpus.ingest import Metadata
 from qa.errors import DocumentError
 from qa.indexing.build import update_index
 from qa.serve.access import require_admin
+from qa.serve.deps import SearcherDep, SettingsDep
+from qa.serve.http_hygiene import answer_head
 from qa.serve.reload import served
 from qa.serve.request_types import IsoDate
+from qa.serve.routes.sources import passage_counts
 from qa.settings import Settings
 
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Depends(require_admin)])
@@ -92,12 +94,9 @@ _BODY = {
 
 
 @router.get("", response_model=DocumentList)
-def list_documents(request: Request) -> DocumentList:
+def list_documents(searcher: SearcherDep) -> DocumentList:
     """The articles of the served index version, with their hashes and dates."""
-    searcher = served(request.app.state)
-    counts: dict[str, int] = {}
-    for chunk in searcher.index.chunks:
-        counts[chunk.source] = counts.get(chunk.source, 0) + 1
+    counts = passage_counts(searcher)
     return DocumentList(
         version=searcher.index.manifest.version,
         documents=[
@@ -114,31 +113,29 @@ def list_documents(request: Request) -> DocumentList:
     )
 
 
-# HEAD: GET's headers, no body, out of the schema, as `qa.serve.app.answer_head` gives the app's own
-# GET routes (it cannot see the routes of an included router).
-router.add_api_route(
-    "", list_documents, methods=["HEAD"], response_model=DocumentList, include_in_schema=False
-)
-
-
 @router.put("/{name}", response_model=DocumentChange, openapi_extra=_BODY)
-async def put_document(name: ArticleName, request: Request) -> DocumentChange:
+async def put_document(
+    name: ArticleName, request: Request, settings: SettingsDep
+) -> DocumentChange:
     """Add or replace an article: `text/plain` (UTF-8), or JSON `{text, title?, url?,
     published?}`. Answers once the new index version holding it is served."""
     data, metadata = _article(request.headers.get("content-type", ""), await request.body())
-    settings: Settings = request.app.state.settings
     name = check_article(settings, name, data, metadata)  # refuse before waiting for the lock
     return await run_in_threadpool(
-        _publish, request, name, "written", lambda: write_article(settings, name, data, metadata)
+        _publish,
+        request,
+        settings,
+        name,
+        "written",
+        lambda: write_article(settings, name, data, metadata),
     )
 
 
 @router.delete("/{name}", response_model=DocumentChange)
-def delete_document(name: ArticleName, request: Request) -> DocumentChange:
+def delete_document(name: ArticleName, request: Request, settings: SettingsDep) -> DocumentChange:
     """Remove an article from the corpus folder and from the served index."""
-    settings: Settings = request.app.state.settings
     name = article_name(name)
-    return _publish(request, name, "deleted", lambda: delete_article(settings, name))
+    return _publish(request, settings, name, "deleted", lambda: delete_article(settings, name))
 
 
 def _article(content_type: str, body: bytes) -> tuple[bytes, Metadata]:
@@ -160,9 +157,14 @@ def _article(content_type: str, body: bytes) -> tuple[bytes, Metadata]:
 
 
 def _publish(
-    request: Request, name: str, action: Literal["written", "deleted"], edit: Callable[[], object]
+    request: Request,
+    settings: Settings,
+    name: str,
+    action: Literal["written", "deleted"],
+    edit: Callable[[], object],
 ) -> DocumentChange:
-    settings: Settings = request.app.state.settings
+    """Applies `edit` to the corpus folder and publishes the index version holding it, with the
+    encoder of the searcher served then; serves that version before answering."""
     report = update_index(
         settings,
         served(request.app.state).encoder,
@@ -177,3 +179,6 @@ def _publish(
         passages=report.passages,
         passages_embedded=report.changes.passages_embedded,
     )
+
+
+answer_head(router)

@@ -1,21 +1,24 @@
 """The routes an orchestrator polls: `/health`, `/ready`, `/metrics`.
 
-The service serves them, and so does the probe port (`qa.serve.probes`) when one is set: both apps
-add them (`add_probe_routes`) and share one state, so they say the same. All three are `async`
-and do no blocking work on the event loop: they never wait for a thread behind searches.
+The service serves them, and so does the probe port (`qa.serve.probes`) when one is set: both
+apps include this router and share one state, so they say the same. All three are `async` and do
+no blocking work on the event loop: they never wait for a thread behind searches.
 """
 
 from __future__ import annotations
 
 from anyio import to_thread
-from fastapi import FastAPI, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from qa.indexing.staleness import index_problems
 from qa.serve import metrics
+from qa.serve.deps import SearcherDep, SettingsDep
 from qa.serve.http_errors import ErrorBody
-from qa.serve.reload import served
+from qa.serve.http_hygiene import answer_head
+
+router = APIRouter()
 
 
 class Readiness(BaseModel):
@@ -32,18 +35,19 @@ class Readiness(BaseModel):
     corpus_changed: bool = Field(description="The corpus folder changed since that version.")
 
 
+@router.get("/health")
 async def health() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
 
 
-async def ready(request: Request) -> Readiness:
+@router.get("/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
+async def ready(searcher: SearcherDep, settings: SettingsDep) -> Readiness:
     """Model and index are loaded; says which index version is served and whether the
     corpus folder changed since it was built."""
-    searcher = served(request.app.state)
     manifest = searcher.index.manifest
     # Reading the corpus folder blocks: off the event loop, on a thread searches never use.
-    reasons = await to_thread.run_sync(index_problems, request.app.state.settings, manifest)
+    reasons = await to_thread.run_sync(index_problems, settings, manifest)
     return Readiness(
         status="ready",
         model=manifest.model,
@@ -57,18 +61,9 @@ async def ready(request: Request) -> Readiness:
     )
 
 
+@router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics() -> Response:
     return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
 
-def add_probe_routes(app: FastAPI) -> None:
-    # Routes of the app itself, not an included router: `qa.serve.app.answer_head` gives them HEAD.
-    app.add_api_route("/health", health, methods=["GET"])
-    app.add_api_route(
-        "/ready",
-        ready,
-        methods=["GET"],
-        response_model=Readiness,
-        responses={503: {"model": ErrorBody}},
-    )
-    app.add_api_route("/metrics", prometheus_metrics, methods=["GET"], include_in_schema=False)
+answer_head(router)

@@ -1,0 +1,140 @@
+"""`POST /search` and `GET /search`: the best passages for a question, computed on the search
+pool once admission control lets the request in (`qa.serve.admission`)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field, field_validator
+from pydantic.config import JsonDict
+from starlette.exceptions import HTTPException
+
+from qa.retrieval.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
+from qa.serve.access_log import log_search
+from qa.serve.admission import Admission, is_costly
+from qa.serve.deps import READER_RESPONSES, READERS, AdmissionDep, SearcherDep, SettingsDep
+from qa.serve.http_errors import ErrorBody
+from qa.serve.http_hygiene import answer_head
+from qa.serve.request_types import IsoDate
+from qa.settings import SearchMode
+from qa.store import SearchFilter
+
+router = APIRouter()
+
+# The blank-question rule, shown in the schema (the validators enforce it, with clearer
+# messages): at least one character that is not white space.
+NOT_BLANK: JsonDict = {"pattern": r"\S"}
+
+
+class SearchRequest(BaseModel):
+    question: str = Field(
+        max_length=MAX_QUESTION_CHARS,
+        examples=["Quelle puce ByteDance développe-t-il ?"],
+        json_schema_extra=NOT_BLANK,
+    )
+    # Strict: a JSON integer only, not true, "5" or 1e1 (the query string's k stays lax).
+    k: int = Field(
+        DEFAULT_K, ge=1, le=MAX_K, strict=True, description="Number of passages to return."
+    )
+    mode: SearchMode | None = Field(
+        None, description="Retrieval mode; the service default if absent."
+    )
+    sources: list[str] | None = Field(None, description="Only passages of these articles.")
+    published_after: IsoDate | None = Field(
+        None, description="Only articles published on or after."
+    )
+    published_before: IsoDate | None = Field(
+        None, description="Only articles published on or before."
+    )
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, question: str) -> str:
+        if not question.strip():
+            raise ValueError("must not be blank")
+        return question
+
+
+async def require_json(request: Request) -> None:  # async: see qa/serve/access.py
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(
+            415, f"Content-Type must be application/json (got {content_type or 'none'!r})"
+        )
+
+
+@router.post(
+    "/search",
+    response_model=SearchResponse,
+    dependencies=[*READERS, Depends(require_json)],
+    responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}, **READER_RESPONSES},
+)
+async def search_post(
+    request: Request,
+    body: SearchRequest,
+    searcher: SearcherDep,
+    admission: AdmissionDep,
+    settings: SettingsDep,
+) -> SearchResponse:
+    """Best passages for a question sent as JSON."""
+    where = _filter(body.sources, body.published_after, body.published_before)
+    log_search(
+        request.state.request_id, body.question, body.k, body.mode, full=settings.log_questions
+    )
+    return await _admitted(request, admission, searcher, body.question, body.k, body.mode, where)
+
+
+@router.get(
+    "/search", response_model=SearchResponse, dependencies=READERS, responses=READER_RESPONSES
+)
+async def search_get(
+    request: Request,
+    searcher: SearcherDep,
+    admission: AdmissionDep,
+    settings: SettingsDep,
+    q: Annotated[
+        str,
+        Query(
+            max_length=MAX_QUESTION_CHARS, description="The question.", json_schema_extra=NOT_BLANK
+        ),
+    ],
+    k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
+    mode: SearchMode | None = None,
+    sources: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
+    published_after: IsoDate | None = None,
+    published_before: IsoDate | None = None,
+) -> SearchResponse:
+    """Best passages for a question sent in the query string."""
+    where = _filter(sources, published_after, published_before)
+    log_search(request.state.request_id, q, k, mode, full=settings.log_questions)
+    return await _admitted(request, admission, searcher, q, k, mode, where)
+
+
+def _filter(
+    sources: list[str] | None, after: date | None, before: date | None
+) -> SearchFilter | None:
+    if sources is None and after is None and before is None:
+        return None
+    return SearchFilter(frozenset(sources) if sources is not None else None, after, before)
+
+
+async def _admitted(
+    request: Request,
+    admission: Admission,
+    searcher: Searcher,
+    question: str,
+    k: int,
+    mode: SearchMode | None,
+    where: SearchFilter | None,
+) -> SearchResponse:
+    """The search, computed on the search pool once admission control lets it in."""
+    return await admission.run(
+        lambda: searcher.search(question, k, mode, where),
+        costly=is_costly(question, k),
+        client_gone=request.is_disconnected,
+    )
+
+
+answer_head(router)
