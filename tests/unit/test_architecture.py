@@ -52,6 +52,8 @@ def lint_imports_script() -> str:
 
 
 def test_the_import_linter_contracts_are_kept() -> None:
+    """`lint-imports` in a process of its own (about a second): import-linter's in-process entry
+    point reconfigures logging (dictConfig) for the whole test session."""
     result = subprocess.run(
         [lint_imports_script(), "--no-cache"],
         cwd=ROOT,
