@@ -92,7 +92,8 @@ class Settings(BaseSettings):
         "'*' allows any.",
     )
 
-    # Speed: the encoder that runs the model, and how questions are batched (README "Benchmarks").
+    # Speed: the encoder that runs the model, and how questions are batched (docs/model.md;
+    # docs/operations.md, "Micro-batching and the question cache").
     encoder_backend: Literal["onnx", "torch"] = Field(
         "onnx",
         description="How the model runs: 'onnx' (onnxruntime, no torch: the default model's "
@@ -175,14 +176,14 @@ class Settings(BaseSettings):
     def _unset_if_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    # --- Serving under load: admission control (README, "Operations") ---
+    # --- Serving under load: admission control (docs/operations.md) ---
     # 8, not one per core: a search spends most of its time in the encoder, which runs
     # outside the GIL on its own worker; 8 at once keep it fed with batches (32 clients:
-    # 78-80 searches/s against 62 with 2; README, "Benchmarks").
+    # 78-80 searches/s against 62 with 2; docs/measurements.md, "What changed").
     search_workers: int = Field(
         8, ge=1, le=64, description="Searches computed at once (the search thread pool)."
     )
-    # 64 waiting at the ~55 searches/s of 2 cores (README, "Benchmarks") is about 1.2 s of
+    # 64 waiting at the ~55 searches/s of 2 cores (docs/measurements.md) is about 1.2 s of
     # wait: 64 clients are all served, well within a client's usual timeout.
     search_queue: int = Field(
         64,
@@ -198,7 +199,7 @@ class Settings(BaseSettings):
         description="A search that has waited this long without starting is dropped (503).",
     )
 
-    # --- Rate limits and the client address (README, "Operations") ---
+    # --- Rate limits and the client address (docs/operations.md) ---
     rate_limit: str | None = Field(
         None,
         description="Requests per client address to /search and /sources, in the `limits` "
@@ -214,7 +215,7 @@ class Settings(BaseSettings):
         "proxy that every request must pass).",
     )
 
-    # --- HTTP connections of `qa serve` (README, "Operations") ---
+    # --- HTTP connections of `qa serve` (docs/operations.md) ---
     header_timeout_s: float = Field(
         10.0,
         gt=0,
@@ -234,7 +235,7 @@ class Settings(BaseSettings):
         "server stops anyway.",
     )
 
-    # --- Logs (README, "Operations") ---
+    # --- Logs (docs/operations.md) ---
     log_questions: bool = Field(
         False,
         description="Write each question in the log at info level; off: only its length (privacy).",

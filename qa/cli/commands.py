@@ -330,7 +330,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = ArgumentParser(
         prog="qa",
         description="Ask questions of a folder of articles: index it, ask, serve it over HTTP, "
-        "measure retrieval. Settings come from QA_* environment variables (see README).",
+        "measure retrieval. Settings come from QA_* environment variables "
+        "(see docs/operations.md).",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 

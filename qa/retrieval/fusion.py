@@ -3,7 +3,8 @@
 Each retriever gives its candidates as passage position -> score, best first. Reciprocal-rank
 fusion only sees ranks, so a passage that one retriever finds far more confidently than
 everything else counts no more than a close first; the convex combination of normalised scores
-keeps that margin (see the README's evaluation for the comparison on both question sets).
+keeps that margin (docs/evaluation.md, "Fusion"; the comparison on both question sets in
+docs/measurements.md, "Fusion").
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ from qa.errors import ClientGoneError, OverloadedError
 
 Result = TypeVar("Result")
 
-# Above these a search is costly: measured on this machine (README, "Operations"), a
+# Above these a search is costly: measured on this machine (docs/measurements.md, "Costly
+# searches"), a
 # 2,000-character question costs about 6x a one-line one and k = 50 about 3.4x k = 5; 500
 # characters is about 125 model tokens, a long paragraph, and 20 passages fill a screen.
 COSTLY_QUESTION_CHARS = 500

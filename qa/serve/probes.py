@@ -2,7 +2,7 @@
 
 Under a flood the service's event loop has a queue of requests to answer or refuse, and a
 probe sent to the service's port waits its turn behind them (`make loadtest` at 128 clients:
-tens of milliseconds; figures in the README, "Health under load and admission control"). With
+tens of milliseconds; figures in docs/measurements.md, "The probe port under a flood"). With
 `QA_PROBE_PORT`, `qa serve` also answers the probes on that port, from a second uvicorn server
 running in a thread with its own event loop, which sees no client traffic: a few milliseconds
 under the same flood. The probe app shares the service's state (the searcher it serves) and its

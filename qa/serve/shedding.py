@@ -3,8 +3,8 @@
 When every search worker and waiting place is taken (`Admission.refuse_if_full`), a request to
 a search route gets its 503 here, ahead of its body, its validation and the route's
 dependencies. Under a flood most requests are such refusals, and through the whole stack each
-took about 1 ms of the event loop, the loop that also answers `/health` (README, "Health under
-load and admission control"). The answer is the route's own refusal: the same JSON body and
+took about 1 ms of the event loop, the loop that also answers `/health` (docs/measurements.md,
+"Load shedding and async key checks"). The answer is the route's own refusal: the same JSON body and
 `Retry-After`, and, since the middlewares around this one still see it, the same security and
 CORS headers, request id, log line and metrics. Refusing comes before checking the API key or
 the rate limit: a service with no room says so to everyone.

@@ -2,7 +2,7 @@
  * QA chat widget: readers ask questions about a site's articles; the QA service answers with
  * the best passages, each with its source.
  *
- * Embed with one tag (every data-* attribute is optional, see the README's "The chat widget" section):
+ * Embed with one tag (every data-* attribute is optional, see docs/widget.md):
  *   <script src="https://qa.example.org/widget.js" defer
  *           data-endpoint="https://qa.example.org" data-title="Questions" data-lang="fr"
  *           data-k="3" data-accent="#4f46e5" data-position="right"></script>
