@@ -160,15 +160,25 @@ def test_a_chunking_change_embeds_everything_and_says_why(
 # --- kill -9 and one writer ------------------------------------------------------------------
 
 
-@pytest.fixture
-def published(encoder: SentenceTransformerEncoder, tmp_path: Path) -> Settings:
-    """The seeds and the dev set's 41 articles indexed and published once, in-process: enough
-    to write that a run can be caught while it writes its version."""
-    settings = live_settings(tmp_path)
+@pytest.fixture(scope="module")
+def published_once(
+    encoder: SentenceTransformerEncoder, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """The seeds and the dev set's 41 articles indexed and published once for the module,
+    in-process: enough to write that a run can be caught while it writes its version."""
+    settings = live_settings(tmp_path_factory.mktemp("published"))
     for article in DEV_DOCS.glob("*.txt"):
         shutil.copy(article, settings.corpus_dir)
     update_index(settings, encoder)
     return settings
+
+
+@pytest.fixture
+def published(published_once: Settings, tmp_path: Path) -> Settings:
+    """A copy of that corpus and its index for one test, which may change both."""
+    shutil.copytree(published_once.corpus_dir, tmp_path / "corpus")
+    shutil.copytree(published_once.index_dir, tmp_path / "index")
+    return live_settings(tmp_path)
 
 
 def assert_serves(settings: Settings, encoder: SentenceTransformerEncoder, version: str) -> None:
