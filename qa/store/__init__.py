@@ -1,7 +1,8 @@
 """Storage of passages behind one contract (`Store`, in `protocol`), one module per engine: the
 embedded store (`embedded`: FAISS through `ann`, BM25 through `lexical`, in a folder of plain
 files, published as immutable versions by one writer at a time, `versions`, checked by
-`integrity`) and Qdrant (`qdrant`, sparse vectors from `sparse`). `choice` is the one place that
+`integrity`) and Qdrant (`qdrant`, with its connections, points and views in `qdrant_connection`,
+`qdrant_points`, `qdrant_views`; sparse vectors from `sparse`). `choice` is the one place that
 reads the store setting. Only these modules import faiss, bm25s or qdrant_client. May import
 `qa.corpus`, `qa.encoders.base`, `qa.settings` and `qa.errors`."""
 

@@ -69,7 +69,8 @@ def loads_versions(settings: Settings) -> bool:
 def qdrant_writer(settings: Settings) -> QdrantStore:
     """The Qdrant store to write into, published or not yet."""
     _require_qdrant()
-    from qa.store.qdrant import QdrantStore, connect
+    from qa.store.qdrant import QdrantStore
+    from qa.store.qdrant_connection import connect
 
     client = connect(settings.qdrant_url, _api_key(settings))
     return QdrantStore(client, settings.qdrant_collection, location=settings.qdrant_url)

@@ -1,5 +1,5 @@
 """The Qdrant store: passages as points of a Qdrant collection, searched by Qdrant; a `Store`.
-The only module that imports qdrant_client.
+With `qdrant_connection` and `qdrant_points`, the only modules that import qdrant_client.
 
 Two collections, each reached through an alias that readers use:
 
@@ -20,24 +20,18 @@ deleting its old ones, so readers never miss it.
 
 from __future__ import annotations
 
-import atexit
-import hashlib
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar, overload
+from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
-from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from qa.corpus.chunk import Chunk
 from qa.encoders.base import Vectors
 from qa.errors import (
-    IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
     IndexUnavailableError,
@@ -52,59 +46,29 @@ from qa.store.protocol import (
     Store,
     StoreDescription,
 )
-from qa.store.sparse import passage_length, passage_terms, query_terms
+from qa.store.qdrant_connection import CONNECTION_ERRORS, connect
+from qa.store.qdrant_points import (
+    BM25,
+    META_ID,
+    PASSAGE,
+    average_length,
+    document_id,
+    documents_alias,
+    field_condition,
+    manifest_of,
+    match,
+    multivector,
+    passage_id,
+    payload_filter,
+    payload_of,
+    source_of,
+)
+from qa.store.qdrant_views import LRU, PassageView, SourceView
+from qa.store.sparse import passage_terms, query_terms
 
-PASSAGE = "passage"
-BM25 = "bm25"
-META_ID = 0
 # Passages kept in memory by id, per process: enough for the pages of results being served.
 CACHE_SIZE = 4096
 _SCROLL_PAGE = 256
-_ID_MASK = (1 << 63) - 1  # ids fit a signed 64-bit integer wherever they travel
-_CONNECTION_ERRORS = (ResponseHandlingException, UnexpectedResponse, RuntimeError, OSError)
-
-_clients: dict[tuple[str, str | None], QdrantClient] = {}
-
-
-def connect(url: str, api_key: str | None = None) -> QdrantClient:
-    """One client per location and process: qdrant-client's local mode lets one client open a
-    folder, and one `:memory:` client is the only way two stores of a process share data."""
-    key = (url, api_key)
-    if key not in _clients:
-        try:
-            if url.startswith(("http://", "https://")):
-                _clients[key] = QdrantClient(url=url, api_key=api_key)
-            else:
-                _clients[key] = (
-                    QdrantClient(location=url) if url == ":memory:" else (QdrantClient(path=url))
-                )
-        except _CONNECTION_ERRORS as error:
-            raise IndexUnavailableError(f"cannot open the Qdrant store {url}: {error}") from error
-    return _clients[key]
-
-
-def disconnect(url: str, api_key: str | None = None) -> None:
-    """Close the client of a location, releasing a local-mode folder for another process."""
-    client = _clients.pop((url, api_key), None)
-    if client is not None:
-        client.close()
-
-
-@atexit.register
-def disconnect_all() -> None:
-    """Close every client of this process; run at exit, while imports still work. Left open, a
-    client is closed by its `__del__` during interpreter shutdown, where closing a local-mode
-    folder fails (it imports portalocker) with a traceback on stderr."""
-    for url, api_key in list(_clients):
-        disconnect(url, api_key)
-
-
-def passage_id(source: Source, chunk: Chunk) -> int:
-    return _id(f"passage\0{source.sha256}\0{chunk.chunk_id}")
-
-
-def document_id(name: str) -> int:
-    return _id(f"document\0{name}") or 1  # 0 is the manifest's point
 
 
 class QdrantStore:
@@ -119,23 +83,23 @@ class QdrantStore:
         self._passages = name
         self._documents = documents_alias(name)
         self._average_length: float | None = None
-        self._chunks: _LRU[Chunk] = _LRU(CACHE_SIZE)
-        self._vectors: _LRU[Vectors] = _LRU(CACHE_SIZE)
+        self._chunks: LRU[Chunk] = LRU(CACHE_SIZE)
+        self._vectors: LRU[Vectors] = LRU(CACHE_SIZE)
 
     # --- what the search reads -----------------------------------------------------------
 
     @property
     def manifest(self) -> Manifest:
         """The published manifest, read from Qdrant each time: another process may publish."""
-        return _manifest_of(self._meta(documents_alias(self.name)), self.name)
+        return manifest_of(self._meta(documents_alias(self.name)), self.name)
 
     @property
     def chunks(self) -> Sequence[Chunk]:
-        return _Passages(self)
+        return PassageView(self)
 
     @property
     def sources(self) -> Mapping[str, Source]:
-        return _Sources(self)
+        return SourceView(self)
 
     def search_dense(self, query: Vectors, k: int, where: SearchFilter | None = None) -> list[Hit]:
         found = self.client.query_points(
@@ -143,7 +107,7 @@ class QdrantStore:
             query=[query.tolist()],
             using=PASSAGE,
             limit=k,
-            query_filter=_filter(where),
+            query_filter=payload_filter(where),
             with_payload=True,
         ).points
         return self._hits(found)
@@ -157,7 +121,7 @@ class QdrantStore:
             query=qm.SparseVector(indices=terms.ids, values=terms.weights),
             using=BM25,
             limit=k,
-            query_filter=_filter(where),
+            query_filter=payload_filter(where),
             with_payload=True,
         ).points
         return [hit for hit in self._hits(found) if hit.score > 0]
@@ -190,13 +154,13 @@ class QdrantStore:
         found = self.client.retrieve(self._documents, [document_id(name)], with_payload=True)
         if not found:
             return None
-        source = _source_of(found[0].payload)
+        source = source_of(found[0].payload)
         records = sorted(
-            self._scroll(self._passages, _match("source", name), vectors=True),
-            key=lambda record: int(_payload(record)["order"]),
+            self.scroll(self._passages, match("source", name), vectors=True),
+            key=lambda record: int(payload_of(record)["order"]),
         )
-        chunks = tuple(Chunk.model_validate(_payload(r)["chunk"]) for r in records)
-        rows = [_multivector(r.vector) for r in records]
+        chunks = tuple(Chunk.model_validate(payload_of(r)["chunk"]) for r in records)
+        rows = [multivector(r.vector) for r in records]
         dimension = rows[0].shape[1] if rows else 0
         return DocumentRecord(
             source=source,
@@ -211,7 +175,7 @@ class QdrantStore:
         """Upsert the article's passages, then delete its passages of any other content."""
         source = record.source
         if self._average_length is None:
-            self._average_length = self._published_average_length() or _average_length([record])
+            self._average_length = self._published_average_length() or average_length([record])
         self._ensure_collections(record.vectors.shape[1])
         points = []
         sentence_row = 0
@@ -250,14 +214,14 @@ class QdrantStore:
             wait=True,
         )
         stale = qm.Filter(
-            must=[_condition("source", source.name)],
-            must_not=[_condition("sha256", source.sha256)],
+            must=[field_condition("source", source.name)],
+            must_not=[field_condition("sha256", source.sha256)],
         )
         self.client.delete(self._passages, qm.FilterSelector(filter=stale), wait=True)
 
     def delete_document(self, name: str) -> None:
         self.client.delete(
-            self._passages, qm.FilterSelector(filter=_match("source", name)), wait=True
+            self._passages, qm.FilterSelector(filter=match("source", name)), wait=True
         )
         self.client.delete(self._documents, qm.PointIdsList(points=[document_id(name)]), wait=True)
 
@@ -268,7 +232,7 @@ class QdrantStore:
         self._passages = f"{self.name}-{suffix}"
         self._documents = f"{documents_alias(self.name)}-{suffix}"
         self._create_collections(dimension)
-        self._average_length = _average_length(records)
+        self._average_length = average_length(records)
         for record in records:
             self.write_document(record)
 
@@ -296,11 +260,12 @@ class QdrantStore:
         version = f"{number + 1:06d}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
         corpus = {
             str(p["name"]): str(p["source"]["sha256"])
-            for p in map(_payload, self._scroll(self._documents, None, ["name", "source"]))
+            for p in map(payload_of, self.scroll(self._documents, None, ["name", "source"]))
             if "name" in p  # not the manifest's point
         }
         sentences = sum(
-            int(_payload(r)["sentences"]) for r in self._scroll(self._passages, None, ["sentences"])
+            int(payload_of(r)["sentences"])
+            for r in self.scroll(self._passages, None, ["sentences"])
         )
         stamped = manifest.model_copy(
             update={
@@ -326,7 +291,7 @@ class QdrantStore:
 
     def _hits(self, found: list[qm.ScoredPoint]) -> list[Hit]:
         for point in found:
-            self._chunks.put(int(point.id), Chunk.model_validate(_payload(point)["chunk"]))
+            self._chunks.put(int(point.id), Chunk.model_validate(payload_of(point)["chunk"]))
         return [Hit(int(point.id), float(point.score)) for point in found]
 
     def chunk(self, position: int) -> Chunk:
@@ -335,7 +300,7 @@ class QdrantStore:
             found = self.client.retrieve(self.name, [position], with_payload=["chunk"])
             if not found:
                 raise IndexError(f"no passage {position} in {self.name}")
-            cached = Chunk.model_validate(_payload(found[0])["chunk"])
+            cached = Chunk.model_validate(payload_of(found[0])["chunk"])
             self._chunks.put(position, cached)
         return cached
 
@@ -345,7 +310,7 @@ class QdrantStore:
         missing = [p for p in positions if p not in rows]
         if missing:
             for record in self.client.retrieve(self.name, missing, with_vectors=[PASSAGE]):
-                rows[int(record.id)] = _multivector(record.vector)
+                rows[int(record.id)] = multivector(record.vector)
                 self._vectors.put(int(record.id), rows[int(record.id)])
         return rows
 
@@ -362,7 +327,7 @@ class QdrantStore:
         if not self._exists(collection):
             return None
         found = self.client.retrieve(collection, [META_ID], with_payload=True)
-        return _payload(found[0]) if found else None
+        return payload_of(found[0]) if found else None
 
     def _published_average_length(self) -> float | None:
         meta = self._meta_or_none(self._documents)
@@ -430,7 +395,7 @@ class QdrantStore:
                 self.client.delete_collection(collection)
         self._passages, self._documents = self.name, documents_alias(self.name)
 
-    def _scroll(
+    def scroll(
         self,
         collection: str,
         where: qm.Filter | None,
@@ -453,16 +418,12 @@ class QdrantStore:
                 return
 
 
-def documents_alias(name: str) -> str:
-    return f"{name}-documents"
-
-
 def open_store(url: str, name: str, model: str, api_key: str | None = None) -> QdrantStore:
     """The published Qdrant store at `url`, refusing another model's or format's."""
     store = QdrantStore(connect(url, api_key), name, location=url)
     try:
         manifest = store.manifest
-    except _CONNECTION_ERRORS as error:
+    except CONNECTION_ERRORS as error:
         raise IndexUnavailableError(f"cannot read the Qdrant store {url}: {error}") from error
     if manifest.model != model:
         raise IndexMismatchError(
@@ -475,131 +436,3 @@ def open_store(url: str, name: str, model: str, api_key: str | None = None) -> Q
             f"{INDEX_FORMAT}: rebuild it with `qa index`"
         )
     return store
-
-
-class _Passages(Sequence[Chunk]):
-    """Position (point id) -> passage, fetched from Qdrant's payloads and cached."""
-
-    def __init__(self, store: QdrantStore) -> None:
-        self._store = store
-
-    @overload
-    def __getitem__(self, position: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, position: slice) -> Sequence[Chunk]: ...
-    def __getitem__(self, position: int | slice) -> Chunk | Sequence[Chunk]:
-        if isinstance(position, slice):
-            raise TypeError("Qdrant passages are named by point id, not sliced")
-        return self._store.chunk(position)
-
-    def __len__(self) -> int:
-        return self._store.count()
-
-    def __iter__(self) -> Iterator[Chunk]:
-        for record in self._store._scroll(self._store.name, None, ["chunk"]):
-            yield Chunk.model_validate(_payload(record)["chunk"])
-
-
-class _Sources(Mapping[str, Source]):
-    """Article name -> article, read from Qdrant (another process may have changed it)."""
-
-    def __init__(self, store: QdrantStore) -> None:
-        self._store = store
-        self._collection = documents_alias(store.name)
-
-    def __getitem__(self, name: str) -> Source:
-        found = self._store.client.retrieve(self._collection, [document_id(name)])
-        if not found:
-            raise KeyError(name)
-        return _source_of(found[0].payload)
-
-    def __iter__(self) -> Iterator[str]:
-        for record in self._store._scroll(self._collection, None, ["name"]):
-            if "name" in _payload(record):
-                yield str(_payload(record)["name"])
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-Value = TypeVar("Value")
-
-
-class _LRU(Generic[Value]):
-    """A bounded cache: the least recently used entry goes first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[int, Value] = OrderedDict()
-
-    def get(self, key: int) -> Value | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: int, value: Value) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-
-def _id(text: str) -> int:
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") & _ID_MASK
-
-
-def _payload(point: qm.Record | qm.ScoredPoint) -> dict[str, Any]:
-    return dict(point.payload or {})
-
-
-def _source_of(payload: dict[str, Any] | None) -> Source:
-    try:
-        return Source.model_validate((payload or {})["source"])
-    except (KeyError, ValidationError) as error:
-        raise IndexCorruptError(f"an article point in Qdrant is unreadable: {error}") from error
-
-
-def _manifest_of(meta: dict[str, Any], name: str) -> Manifest:
-    try:
-        manifest = Manifest.model_validate(meta["manifest"])
-    except (KeyError, ValidationError) as error:
-        raise IndexCorruptError(
-            f"the manifest of the Qdrant collection {name!r} is unreadable: rebuild with `qa index`"
-        ) from error
-    return manifest.model_copy(update={"version": str(meta["manifest"].get("version", ""))})
-
-
-def _multivector(vector: Any) -> Vectors:
-    return np.asarray(vector[PASSAGE], dtype=np.float32)
-
-
-def _average_length(records: Sequence[DocumentRecord]) -> float:
-    lengths = [passage_length(c.match_text) for r in records for c in r.chunks]
-    return float(np.mean(lengths)) if lengths else 1.0
-
-
-def _condition(key: str, value: str) -> qm.FieldCondition:
-    return qm.FieldCondition(key=key, match=qm.MatchValue(value=value))
-
-
-def _match(key: str, value: str) -> qm.Filter:
-    return qm.Filter(must=[_condition(key, value)])
-
-
-def _filter(where: SearchFilter | None) -> qm.Filter | None:
-    """A `SearchFilter` as a Qdrant payload filter; undated articles fail any date range."""
-    if where is None:
-        return None
-    must: list[qm.Condition] = []
-    if where.sources is not None:
-        must.append(qm.FieldCondition(key="source", match=qm.MatchAny(any=sorted(where.sources))))
-    if where.published_after is not None or where.published_before is not None:
-        must.append(
-            qm.FieldCondition(
-                key="published",
-                range=qm.DatetimeRange(gte=where.published_after, lte=where.published_before),
-            )
-        )
-    return qm.Filter(must=must)

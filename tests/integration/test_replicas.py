@@ -23,7 +23,8 @@ from qa.serve.app import create_app
 from qa.settings import Settings
 from qa.store import EmbeddedStore
 from qa.store.choice import open_store, qdrant_writer
-from qa.store.qdrant import QdrantStore, connect, disconnect
+from qa.store.qdrant import QdrantStore
+from qa.store.qdrant_connection import connect, disconnect
 from tests.conftest import SEEDS, free_port, make_settings
 from tests.integration.test_live import finish, qa_process, stop, until_ready
 

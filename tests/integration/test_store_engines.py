@@ -20,7 +20,8 @@ from qa.indexing.build import embed_documents
 from qa.retrieval.search import CANDIDATES, Searcher
 from qa.settings import Settings
 from qa.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
-from qa.store.qdrant import QdrantStore, connect, disconnect
+from qa.store.qdrant import QdrantStore
+from qa.store.qdrant_connection import connect, disconnect
 from tests.conftest import ROOT
 
 QUESTIONS = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.store import qdrant
+from qa.store import qdrant_connection as qdrant
 
 
 def test_disconnect_all_closes_every_client_and_releases_its_folder(

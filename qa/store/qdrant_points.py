@@ -1,0 +1,98 @@
+"""How passages and articles are written as Qdrant points: ids, payloads, filters.
+
+A point id is derived from what it holds (the article's hash and the chunk id, or the article's
+name), so that it changes whenever its text may have.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+from qdrant_client import models as qm
+
+from qa.corpus.chunk import Chunk
+from qa.encoders.base import Vectors
+from qa.errors import IndexCorruptError
+from qa.store.protocol import DocumentRecord, Manifest, SearchFilter, Source
+from qa.store.sparse import passage_length
+
+PASSAGE = "passage"
+BM25 = "bm25"
+META_ID = 0
+_ID_MASK = (1 << 63) - 1  # ids fit a signed 64-bit integer wherever they travel
+
+
+def passage_id(source: Source, chunk: Chunk) -> int:
+    return point_id(f"passage\0{source.sha256}\0{chunk.chunk_id}")
+
+
+def document_id(name: str) -> int:
+    return point_id(f"document\0{name}") or 1  # 0 is the manifest's point
+
+
+def documents_alias(name: str) -> str:
+    return f"{name}-documents"
+
+
+def point_id(text: str) -> int:
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & _ID_MASK
+
+
+def payload_of(point: qm.Record | qm.ScoredPoint) -> dict[str, Any]:
+    return dict(point.payload or {})
+
+
+def source_of(payload: dict[str, Any] | None) -> Source:
+    try:
+        return Source.model_validate((payload or {})["source"])
+    except (KeyError, ValidationError) as error:
+        raise IndexCorruptError(f"an article point in Qdrant is unreadable: {error}") from error
+
+
+def manifest_of(meta: dict[str, Any], name: str) -> Manifest:
+    try:
+        manifest = Manifest.model_validate(meta["manifest"])
+    except (KeyError, ValidationError) as error:
+        raise IndexCorruptError(
+            f"the manifest of the Qdrant collection {name!r} is unreadable: rebuild with `qa index`"
+        ) from error
+    return manifest.model_copy(update={"version": str(meta["manifest"].get("version", ""))})
+
+
+def multivector(vector: Any) -> Vectors:
+    return np.asarray(vector[PASSAGE], dtype=np.float32)
+
+
+def average_length(records: Sequence[DocumentRecord]) -> float:
+    lengths = [passage_length(c.match_text) for r in records for c in r.chunks]
+    return float(np.mean(lengths)) if lengths else 1.0
+
+
+def field_condition(key: str, value: str) -> qm.FieldCondition:
+    return qm.FieldCondition(key=key, match=qm.MatchValue(value=value))
+
+
+def match(key: str, value: str) -> qm.Filter:
+    return qm.Filter(must=[field_condition(key, value)])
+
+
+def payload_filter(where: SearchFilter | None) -> qm.Filter | None:
+    """A `SearchFilter` as a Qdrant payload filter; undated articles fail any date range."""
+    if where is None:
+        return None
+    must: list[qm.Condition] = []
+    if where.sources is not None:
+        must.append(qm.FieldCondition(key="source", match=qm.MatchAny(any=sorted(where.sources))))
+    if where.published_after is not None or where.published_before is not None:
+        must.append(
+            qm.FieldCondition(
+                key="published",
+                range=qm.DatetimeRange(gte=where.published_after, lte=where.published_before),
+            )
+        )
+    return qm.Filter(must=must)
