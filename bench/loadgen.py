@@ -17,11 +17,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from qa.errors import LoadGeneratorError
+from qa.errors import QAError
 
 WRK = "wrk"
 RESULT_MARK = "QA_LOADGEN_RESULT "
 PERCENTILES = (50, 90, 99)
+
+
+class LoadGeneratorError(QAError):
+    """The HTTP load generator (wrk) is missing or failed."""
 
 
 @dataclass(frozen=True)

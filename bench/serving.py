@@ -29,14 +29,13 @@ from rich.console import Console
 from bench.loadgen import LoadResult, LoadSpec, run_load, wrk_path
 from bench.report import BenchReport, IndexingReport, ServingReport, plot, print_report
 from qa.cli.arguments import ArgumentParser, exit_status, whole_number
-from qa.corpus.chunk import ChunkingConfig, chunk_document
-from qa.corpus.ingest import load_corpus
-from qa.encoders.loading import load_encoder
+from qa.corpus import ChunkingConfig, chunk_document, load_corpus
+from qa.encoders import load_encoder
 from qa.errors import QAError
-from qa.evaluation.evaluate import load_questions
-from qa.indexing.build import build_index
+from qa.evaluation import load_questions
+from qa.indexing import build_index
 from qa.settings import Settings, load_settings
-from qa.store.choice import published_manifest
+from qa.store import published_manifest
 
 try:
     import httpx

@@ -1,4 +1,5 @@
-"""Domain errors. They know nothing of HTTP or of the CLI; `api.py` and `cli.py` map them once.
+"""Domain errors. They know nothing of HTTP or of the CLI; `qa.serve.http_errors` and
+`qa.cli` map them once.
 
 QAError
 ├── InvalidQueryError       a question or parameter the service cannot accept
@@ -12,7 +13,6 @@ QAError
 ├── AccessDeniedError       a missing or wrong API key
 ├── IndexLockedError        another writer holds the index
 ├── IndexWriteError         a new index version cannot be written (disk full...)
-├── LoadGeneratorError      the HTTP load generator (wrk) is missing or failed
 ├── ClientGoneError         the client left before its queued search started
 ├── RetryLaterError         refused for now (carries `retry_after` seconds)
 │   ├── OverloadedError     too many searches in progress or waiting, or one waited too long
@@ -121,10 +121,6 @@ class IndexLockedError(QAError):
             f"the index in {index_dir} is being written by another process ({holder}); "
             "try again when it is done"
         )
-
-
-class LoadGeneratorError(QAError):
-    """The HTTP load generator (wrk) is missing or failed."""
 
 
 class RetryLaterError(QAError):

@@ -1,3 +1,18 @@
 """The corpus: articles as files on disk, read and checked (`ingest`), added, replaced and
 removed one by one (`documents`), and split into passages (`chunk`). The bottom of the product
 pipeline: may import `qa.settings` and `qa.errors` only."""
+
+from qa.corpus.chunk import Chunk, ChunkingConfig, chunk_document
+from qa.corpus.ingest import Corpus, Document, Metadata, corpus_files, fingerprint, load_corpus
+
+__all__ = [
+    "Chunk",
+    "ChunkingConfig",
+    "Corpus",
+    "Document",
+    "Metadata",
+    "chunk_document",
+    "corpus_files",
+    "fingerprint",
+    "load_corpus",
+]

@@ -7,5 +7,20 @@ onnxruntime or sentence-transformers. May import `qa.settings` and `qa.errors` o
 """
 
 from qa.encoders.base import Encoder, Vectors
+from qa.encoders.loading import (
+    ModelLocation,
+    embed_once,
+    load_encoder,
+    locate_model,
+    vectors_precision,
+)
 
-__all__ = ["Encoder", "Vectors"]
+__all__ = [
+    "Encoder",
+    "ModelLocation",
+    "Vectors",
+    "embed_once",
+    "load_encoder",
+    "locate_model",
+    "vectors_precision",
+]

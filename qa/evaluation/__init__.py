@@ -2,3 +2,7 @@
 nDCG, answer@k through ranx), configurations compared with a paired test (`compare`), and the
 answerability threshold calibrated (`calibrate`). May import the pipeline (`qa.corpus`,
 `qa.encoders`, `qa.store`, `qa.indexing`, `qa.retrieval`); never `qa.serve`."""
+
+from qa.evaluation.evaluate import Question, Report, evaluate, load_questions
+
+__all__ = ["Question", "Report", "evaluate", "load_questions"]

@@ -6,6 +6,7 @@ files, published as immutable versions by one writer at a time, `versions`, chec
 reads the store setting. Only these modules import faiss, bm25s or qdrant_client. May import
 `qa.corpus`, `qa.encoders.base`, `qa.settings` and `qa.errors`."""
 
+from qa.store.choice import open_store, published_manifest
 from qa.store.embedded import EmbeddedStore, load_store, load_version, read_manifest
 from qa.store.protocol import (
     INDEX_FORMAT,
@@ -36,6 +37,8 @@ __all__ = [
     "current_version",
     "load_store",
     "load_version",
+    "open_store",
+    "published_manifest",
     "read_manifest",
     "read_pointer",
 ]

@@ -9,8 +9,7 @@ from typing import ClassVar
 
 import pytest
 
-from bench.loadgen import LoadSpec, run_load
-from qa.errors import LoadGeneratorError
+from bench.loadgen import LoadGeneratorError, LoadSpec, run_load
 from tests.conftest import free_port
 
 BODIES = ['{"question": "Où est né Émile ?"}', 'quote " and backslash \\ ok', "fail"]

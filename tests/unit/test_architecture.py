@@ -123,3 +123,43 @@ def test_heavy_libraries_are_imported_only_by_their_owners() -> None:
         if package in OWNERS and not path.startswith(OWNERS[package])
     ]
     assert strays == [], "\n".join(strays)
+
+
+# Where the tools of bench/ may take qa's names from: the packages' own exports (`__all__`),
+# the settings and errors, the CLI's shared argument helpers, and the ANN module that the
+# capacity benchmark measures on its own.
+TOOL_SOURCES = {
+    "qa.corpus",
+    "qa.encoders",
+    "qa.store",
+    "qa.store.ann",
+    "qa.indexing",
+    "qa.retrieval",
+    "qa.evaluation",
+    "qa.settings",
+    "qa.errors",
+    "qa.cli.arguments",
+}
+
+
+def test_the_tools_use_only_public_names_of_qa() -> None:
+    import importlib
+
+    wrong = []
+    for path, tree in sources("bench"):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith("qa"):
+                continue
+            module = node.module or ""
+            if module not in TOOL_SOURCES:
+                wrong.append(f"{where(path, node)} imports from {module}")
+                continue
+            exported = getattr(importlib.import_module(module), "__all__", None)
+            for alias in node.names:
+                private = alias.name.startswith("_")
+                public_module = f"{module}.{alias.name}" in TOOL_SOURCES
+                if private or (
+                    exported is not None and alias.name not in exported and not public_module
+                ):
+                    wrong.append(f"{where(path, node)} imports {module}.{alias.name}")
+    assert wrong == []
