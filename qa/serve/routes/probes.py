@@ -28,7 +28,8 @@ class Readiness(BaseModel):
     chunks: int
     built_at: str
     stale: list[str] = Field(
-        description="Why the index no longer matches the corpus, if it does not."
+        description="Why the index no longer matches the corpus or the settings (model, "
+        "encoder precision, chunking, index format), if it does not."
     )
     version: str = Field(description="The published index version served.")
     engine: str = Field(description="The store and how it searches (exact, or HNSW when large).")
