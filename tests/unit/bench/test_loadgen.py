@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench import loadgen
-from bench.loadgen import LoadSpec, run_load
-from qa.errors import LoadGeneratorError
+from bench.loadgen import LoadGeneratorError, LoadSpec, run_load
 
 
 def test_a_missing_wrk_is_one_readable_error(monkeypatch: pytest.MonkeyPatch) -> None:
