@@ -140,8 +140,11 @@ def run_module(
     module: str, *args: str, cwd: Path, env: dict[str, str] | None = None, **popen: Any
 ) -> subprocess.CompletedProcess[str]:
     """`python -m MODULE ARGS...` in a fresh process, configured only through its environment:
-    none of the caller's QA_* variables, the test model, and `env`."""
+    none of the caller's QA_* variables, the test model, and `env`. The tools of bench/ are
+    not installed: they run from the checkout, whatever `cwd` is."""
     clean = {name: value for name, value in os.environ.items() if not name.startswith("QA_")}
+    if module.split(".")[0] == "bench":
+        clean["PYTHONPATH"] = str(ROOT)
     popen.setdefault("stdout", subprocess.PIPE)
     return subprocess.run(
         [sys.executable, "-m", module, *args],
@@ -177,12 +180,28 @@ TESTS = Path(__file__).resolve().parent
 FOLDERS = ("unit", "integration", "browser")
 # The session's real model and index: what a unit test must never ask for.
 MODEL_FIXTURES = {"encoder", "real_index", "searcher", "foreign_index_dir"}
+# The longest modules, longest first: they start first, so that the two workers of `make test`
+# (pytest -n 2 --dist loadfile) end on short ones together. Order only, never what runs.
+SLOWEST_FIRST = [
+    "integration/test_live.py",
+    "integration/test_onnx_folder.py",
+    "integration/test_encoders.py",
+    "integration/test_ann.py",
+    "integration/test_cli.py",
+    "integration/test_ops.py",
+    "integration/test_documents.py",
+    "browser/test_widget.py",
+    "integration/test_convert.py",
+    "integration/test_bench.py",
+    "integration/test_schema_fuzz.py",
+    "integration/test_faults.py",
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Marks each test `unit`, `integration` or `browser` after its folder under tests/ (so
     `-m` selects them), and refuses a test outside those folders or a unit test that loads
-    the model."""
+    the model. Then puts the slowest modules first (each module's tests stay together)."""
     for item in items:
         try:
             folder = item.path.resolve().relative_to(TESTS).parts[0]
@@ -199,3 +218,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 f"{item.nodeid}: a unit test loads no model (it asks for "
                 f"{', '.join(sorted(used))}): use fake_encoder, or move it to tests/integration/"
             )
+    rank = {module: position for position, module in enumerate(SLOWEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_module_of(item), len(rank)))
+
+
+def _module_of(item: pytest.Item) -> str:
+    try:
+        return item.path.resolve().relative_to(TESTS).as_posix()
+    except ValueError:
+        return ""
