@@ -7,11 +7,12 @@ PORT   ?= 8000
 QUESTIONS ?= eval/questions.jsonl
 UNANSWERABLE ?= eval/unanswerable.jsonl
 PIAF   ?= eval/piaf-dev
+WORKERS ?= 2
 STAMP  := $(VENV)/.installed
 # The repository's models/ (as tests/conftest.py uses), not the per-user default ~/.cache/qa.
 export QA_MODEL_CACHE_DIR ?= $(CURDIR)/models
 
-.PHONY: install model index run test lint eval bench bench-scale loadtest clean browser wrk
+.PHONY: install model index run test check lint eval bench bench-scale loadtest clean browser wrk
 
 # Installs Debian packages whose command is missing: as root, or through sudo when it asks no
 # password; otherwise it says which command to run and goes on, so that only what needs the
@@ -65,8 +66,15 @@ lint: install
 browser:
 	$(call apt_install,chromium,chromium)
 
+# The fast loop while changing code: the lint and the unit tests (tests/unit: no model, no
+# process, no server), in a minute or so. `make test` runs everything.
+check: lint
+	$(BIN)/python -m pytest tests/unit
+
+# Every test (unit, integration, browser) on $(WORKERS) workers (each loads the model once), each
+# module on one of them and the longest first (tests/conftest.py); then the 15 slowest named.
 test: model lint browser wrk
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 # The project's set on seeds/, then the French dev set on its own articles (indexed on first use).
 eval: index
