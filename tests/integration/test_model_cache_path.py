@@ -7,7 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import MODELS, ROOT
+
+
+@pytest.fixture(autouse=True)
+def _no_qa_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("QA_"):
+            monkeypatch.delenv(name)
 
 
 def test_qa_model_from_another_folder_uses_the_cache_not_the_current_folder(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,13 @@ from platformdirs import user_cache_dir
 
 from qa.settings import Settings
 from tests.conftest import MODELS, ROOT
+
+
+@pytest.fixture(autouse=True)
+def _no_qa_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("QA_"):
+            monkeypatch.delenv(name)
 
 
 def test_default_model_cache_is_the_users_cache_folder(monkeypatch: pytest.MonkeyPatch) -> None:
