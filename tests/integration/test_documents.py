@@ -16,7 +16,7 @@ from qa.indexing.build import update_index
 from qa.retrieval.search import Searcher
 from qa.serve.app import create_app
 from qa.settings import Settings
-from qa.store import current_version, load_store, read_manifest
+from qa.store import EmbeddedStore, current_version, load_store, read_manifest
 from tests.conftest import SEEDS, assert_one_error_line, make_settings, run_module
 
 ADMIN = {"Authorization": "Bearer s3cret-admin"}
@@ -28,14 +28,19 @@ ARTICLE = (
 
 @pytest.fixture(scope="module")
 def seeded(
-    tmp_path_factory: pytest.TempPathFactory, encoder: SentenceTransformerEncoder
+    tmp_path_factory: pytest.TempPathFactory,
+    encoder: SentenceTransformerEncoder,
+    real_index: EmbeddedStore,
+    settings: Settings,
 ) -> Settings:
-    """The seeds indexed once; each test works on a copy."""
+    """The seeds indexed once (the session's real index, copied and brought up to date: nothing
+    to embed again); each test works on a copy."""
     folder = tmp_path_factory.mktemp("seeded")
     shutil.copytree(SEEDS, folder / "corpus")
-    settings = make_settings(folder / "index", folder / "corpus")
-    update_index(settings, encoder)
-    return settings
+    shutil.copytree(settings.index_dir, folder / "index")
+    seeded = make_settings(folder / "index", folder / "corpus")
+    update_index(seeded, encoder)
+    return seeded
 
 
 def copy_of(seeded: Settings, tmp_path: Path, **overrides: object) -> Settings:
