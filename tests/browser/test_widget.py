@@ -14,6 +14,7 @@ import html
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -37,6 +38,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from qa.settings import Settings
+from qa.store import EmbeddedStore
 from tests.conftest import MODELS, ROOT, SEEDS, free_port
 
 pytestmark = pytest.mark.browser
@@ -264,10 +267,15 @@ def page_server() -> Iterator[PageServer]:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, page_server: PageServer) -> Iterator[Service]:
-    """The real service over the real articles."""
+def service(
+    tmp_path_factory: pytest.TempPathFactory,
+    page_server: PageServer,
+    real_index: EmbeddedStore,
+    settings: Settings,
+) -> Iterator[Service]:
+    """The real service over the real articles (the session's real index of them, copied)."""
     work = tmp_path_factory.mktemp("seeds-service")
-    build_index(SEEDS, work / "index")
+    shutil.copytree(settings.index_dir, work / "index")
     started = start_service(SEEDS, work / "index", page_server.origin, work / "serve.log")
     yield started
     started.stop()
