@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import huggingface_hub.constants
 import numpy as np
 import pytest
+from httpx import Response
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import load_corpus
+from qa.corpus.chunk import Chunk, ChunkingConfig
+from qa.corpus.ingest import Document, load_corpus
 from qa.encoders.base import Encoder, Vectors
 from qa.encoders.loading import load_encoder
 from qa.indexing.build import build_index
@@ -227,3 +229,43 @@ def _module_of(item: pytest.Item) -> str:
         return item.path.resolve().relative_to(TESTS).as_posix()
     except ValueError:
         return ""
+
+
+def model_settings(model: str) -> Settings:
+    """Settings naming `model`, with the repository's model cache."""
+    return Settings(model=model, model_cache_dir=MODELS)
+
+
+@pytest.fixture
+def hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hugging Face cache in place of the user's."""
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    return cache
+
+
+def assert_error(response: Response, status: int, code: str, *fragments: str) -> None:
+    """A JSON error body `{"error", "detail"}` whose detail contains every fragment."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error", "detail"}
+    assert body["error"] == code
+    for fragment in fragments:
+        assert fragment in body["detail"]
+
+
+def assert_offsets_exact(doc: Document, chunks: list[Chunk]) -> None:
+    """Each passage and sentence is exactly its span of the article, in order."""
+    for chunk in chunks:
+        assert doc.text[chunk.start : chunk.end] == chunk.text
+        assert chunk.sentences
+        assert chunk.sentences[0][0] == chunk.start
+        assert chunk.sentences[-1][1] == chunk.end
+        for (start, end), following in zip(
+            chunk.sentences, [*chunk.sentences[1:], None], strict=True
+        ):
+            assert chunk.start <= start < end <= chunk.end
+            if following is not None:
+                assert end <= following[0]

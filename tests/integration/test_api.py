@@ -33,7 +33,7 @@ from qa.indexing.build import build_index
 from qa.serve import app as api
 from qa.settings import Settings
 from qa.store import EmbeddedStore
-from tests.conftest import SEEDS, free_port, make_settings, publish
+from tests.conftest import SEEDS, assert_error, free_port, make_settings, publish
 
 SEED_FILES = sorted(path.name for path in SEEDS.glob("*.txt"))
 SEEDCHIP_FILE = "002_5f75a4b7e3170e15.txt"
@@ -94,17 +94,6 @@ def search(client: httpx.Client, **body: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-def assert_error(response: httpx.Response, status: int, code: str, *fragments: str) -> None:
-    """A JSON error body `{"error", "detail"}` whose detail contains every fragment."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error", "detail"}
-    assert body["error"] == code
-    for fragment in fragments:
-        assert fragment in body["detail"]
 
 
 # --- /search --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from qa.corpus.chunk import Chunk, ChunkingConfig, chunk_document
 from qa.corpus.ingest import Document, load_corpus, parse_document
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, assert_offsets_exact
 
 PREFIX = "passage: "
 
@@ -31,20 +31,6 @@ def is_blank(text: str) -> bool:
 
 
 # --- passages: offsets, ids, context ---------------------------------------------------------
-
-
-def assert_offsets_exact(doc: Document, chunks: list[Chunk]) -> None:
-    for chunk in chunks:
-        assert doc.text[chunk.start : chunk.end] == chunk.text
-        assert chunk.sentences
-        assert chunk.sentences[0][0] == chunk.start
-        assert chunk.sentences[-1][1] == chunk.end
-        for (start, end), following in zip(
-            chunk.sentences, [*chunk.sentences[1:], None], strict=True
-        ):
-            assert chunk.start <= start < end <= chunk.end
-            if following is not None:
-                assert end <= following[0]
 
 
 # --- the real articles with the real tokenizer -----------------------------------------------

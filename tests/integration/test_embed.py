@@ -12,30 +12,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import huggingface_hub.constants
 import pytest
 
 from qa.encoders.loading import ModelLocation, load_encoder, locate_model
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import ModelError
-from qa.settings import Settings
-from tests.conftest import MODELS, SEEDS, assert_one_error_line, run_module
+from tests.conftest import MODELS, SEEDS, assert_one_error_line, model_settings, run_module
 
 DEFAULT_FOLDER = MODELS / "multilingual-e5-small-q4"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
-
-
-def model_settings(model: str) -> Settings:
-    return Settings(model=model, model_cache_dir=MODELS)
-
-
-@pytest.fixture
-def hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Hugging Face cache in place of the user's."""
-    cache = tmp_path / "hf-cache"
-    cache.mkdir()
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
-    return cache
 
 
 def cache_model(cache: Path, repo_id: str) -> Path:

@@ -10,7 +10,7 @@ import pytest
 
 from qa.corpus.chunk import Chunk, ChunkingConfig, chunk_document, split_sentences
 from qa.corpus.ingest import Document, normalize, parse_document
-from tests.conftest import FakeEncoder
+from tests.conftest import FakeEncoder, assert_offsets_exact
 
 PREFIX = "passage: "
 
@@ -121,20 +121,6 @@ ARTICLE = (
     "Concurrence\n"
     "Alibaba et Baidu ont pris de l’avance. Alibaba a dévoilé sa puce Zhenwu.\n"
 )
-
-
-def assert_offsets_exact(doc: Document, chunks: list[Chunk]) -> None:
-    for chunk in chunks:
-        assert doc.text[chunk.start : chunk.end] == chunk.text
-        assert chunk.sentences
-        assert chunk.sentences[0][0] == chunk.start
-        assert chunk.sentences[-1][1] == chunk.end
-        for (start, end), following in zip(
-            chunk.sentences, [*chunk.sentences[1:], None], strict=True
-        ):
-            assert chunk.start <= start < end <= chunk.end
-            if following is not None:
-                assert end <= following[0]
 
 
 def test_chunk_text_is_the_original_slice(fake_encoder: FakeEncoder) -> None:

@@ -7,26 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import huggingface_hub.constants
 import pytest
 
 from qa.encoders.loading import locate_model
 from qa.errors import ModelError
-from qa.settings import Settings
-from tests.conftest import MODELS
-
-
-def model_settings(model: str) -> Settings:
-    return Settings(model=model, model_cache_dir=MODELS)
-
-
-@pytest.fixture
-def hf_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Hugging Face cache in place of the user's."""
-    cache = tmp_path / "hf-cache"
-    cache.mkdir()
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
-    return cache
+from tests.conftest import model_settings
 
 
 def test_a_missing_folder_is_refused(tmp_path: Path) -> None:

@@ -4,21 +4,10 @@ index is not there yet (the running service: tests/integration/test_api.py)."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from httpx import Response
 
 from qa.serve import app as api
 from qa.settings import Settings
-
-
-def assert_error(response: Response, status: int, code: str, *fragments: str) -> None:
-    """A JSON error body `{"error", "detail"}` whose detail contains every fragment."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert set(body) == {"error", "detail"}
-    assert body["error"] == code
-    for fragment in fragments:
-        assert fragment in body["detail"]
+from tests.conftest import assert_error
 
 
 def test_before_start_up_search_is_503_and_health_is_200(settings: Settings) -> None:
