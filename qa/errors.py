@@ -9,6 +9,7 @@ QAError
 ├── ExtraMissingError       a command needs an optional extra that is not installed
 ├── QuestionSetError        a question-set file that cannot be read
 ├── DocumentError           an article sent to the corpus that cannot be accepted
+│   └── LastDocumentError   a change that would leave the corpus with no readable article
 ├── DocumentNotFoundError   an article name that is not in the corpus folder
 ├── AccessDeniedError       a missing or wrong API key
 ├── IndexLockedError        another writer holds the index
@@ -95,6 +96,11 @@ class QuestionSetError(QAError):
 
 class DocumentError(QAError):
     """An article sent to the corpus that cannot be accepted (name, encoding, size, empty)."""
+
+
+class LastDocumentError(DocumentError):
+    """A change refused because the corpus would have no readable article left; nothing was
+    changed."""
 
 
 class DocumentNotFoundError(QAError):

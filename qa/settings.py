@@ -205,8 +205,11 @@ class Settings(BaseSettings):
         description="Requests per client address to /search and /sources, in the `limits` "
         "notation ('60/minute', '5/second'); unset: no limit.",
     )
+    # A default, so that one leaked read key cannot take the whole service; an empty value
+    # (QA_API_KEY_RATE_LIMIT=) lifts it.
     api_key_rate_limit: str | None = Field(
-        None, description="Requests per API key, in the `limits` notation; unset: no limit."
+        "600/minute",
+        description="Requests per API key, in the `limits` notation; empty: no limit.",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -223,6 +226,14 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="A connection whose request headers are not complete this long after it "
         "opened (or after its previous response) is closed.",
+    )
+    body_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=300,
+        allow_inf_nan=False,
+        description="A request whose body has not fully arrived this long after its headers "
+        "is answered 408 and its connection closed.",
     )
     keep_alive_timeout_s: int = Field(
         5, ge=1, le=300, description="An idle keep-alive connection is closed after this."

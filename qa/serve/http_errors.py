@@ -28,6 +28,7 @@ from qa.errors import (
     IndexUnavailableError,
     IndexWriteError,
     InvalidQueryError,
+    LastDocumentError,
     ModelError,
     OverloadedError,
     QAError,
@@ -46,6 +47,8 @@ ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     IndexUnavailableError: (503, "index_unavailable"),
     ModelError: (503, "model_unavailable"),
     CorpusError: (503, "corpus_unavailable"),
+    # Before DocumentError, its base: the first matching entry wins.
+    LastDocumentError: (409, "last_document"),
     DocumentError: (422, "invalid_document"),
     DocumentNotFoundError: (404, "unknown_document"),
     AccessDeniedError: (401, "unauthorized"),
