@@ -27,7 +27,14 @@ OWNERS = {
     "ranx": ("qa/evaluation/",),
     "sklearn": ("qa/evaluation/",),
     "matplotlib": ("qa/evaluation/", "bench/"),
-    "httpx": ("bench/",),
+    "httpx": ("bench/", "qa/web/"),
+    "trafilatura": ("qa/extract/",),
+    "htmldate": ("qa/extract/",),
+    "pypdf": ("qa/extract/",),
+    "markdown_it": ("qa/extract/",),
+    "mdit_py_plugins": ("qa/extract/",),
+    "feedparser": ("qa/web/",),
+    "protego": ("qa/web/",),
 }
 STORE_SETTING_READER = "qa/store/choice.py"
 ENVIRONMENT_READER = "qa/settings.py"
@@ -136,6 +143,8 @@ TOOL_SOURCES = {
     "qa.indexing",
     "qa.retrieval",
     "qa.evaluation",
+    "qa.extract",
+    "qa.web",
     "qa.settings",
     "qa.errors",
     "qa.cli.arguments",
