@@ -1,0 +1,631 @@
+"""A realistic local news site for the tests, built from the project's own texts.
+
+The seed articles (`seeds/*.txt`, first line the title) and the dev set's documents are wrapped
+in full news pages in three layouts (header, navigation, cookie banner, share buttons, "À lire
+aussi" links, comments, footer, JSON-LD NewsArticle, OpenGraph, canonical link); `build_site`
+writes them with a home page, an RSS and an Atom feed, a sitemap, a sitemap index, a Google News
+sitemap, robots.txt, and a Markdown and a PDF version of each article. `SiteServer` (from
+tests/news_server.py) serves the folder on 127.0.0.1. Plain helpers: no pytest fixtures here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from functools import cache
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from tests.conftest import ROOT, SEEDS
+from tests.news_server import Request, Route, SiteServer
+
+__all__ = [
+    "CHROME_PHRASES",
+    "Article",
+    "Request",
+    "Route",
+    "Site",
+    "SitePage",
+    "SiteServer",
+    "build_site",
+    "devset_articles",
+    "markdown_version",
+    "news_page",
+    "pdf_version",
+    "seed_articles",
+]
+
+DEVSET_DOCS = ROOT.parent / "shared" / "devsets" / "piaf-dev" / "docs"
+SITE_NAME = "La Gazette du Numérique"
+PARIS = timezone(timedelta(hours=1))
+FIRST_DATE = datetime(2025, 3, 3, 7, 30, tzinfo=PARIS)
+AUTHORS = ("Camille Martin", "Julien Moreau", "Sophie Lefèvre", "Karim Benali", "Élodie Garnier")
+LAYOUTS = 3
+# Text of the pages' chrome (navigation, cookie banner, sharing, related links, comments,
+# sidebar, footer): none of it is in any article, so none of it belongs in an extraction.
+CHROME_PHRASES = (
+    "Nous utilisons des cookies",
+    "Accepter et fermer",
+    "Partager sur Facebook",
+    "Copier le lien",
+    "À lire aussi",
+    "Lire également",
+    "Les plus lus",
+    "Recevez notre lettre quotidienne",
+    "Réagissez à cet article",
+    "Franchement, encore un article sur les puces",
+    "Merci pour cet éclairage très complet",
+    "Quelqu'un a la source du chiffre",
+    "Tous droits réservés",
+    "Mentions légales",
+)
+COMMENTS = (
+    ("Pierre_du_13", "Franchement, encore un article sur les puces, on en a fait le tour non ?"),
+    ("Mireille L.", "Merci pour cet éclairage très complet, je partage autour de moi."),
+    ("techno-sceptique", "Quelqu'un a la source du chiffre cité au troisième paragraphe ?"),
+)
+NAVIGATION = ("Accueil", "International", "Économie", "Tech", "Culture", "Savoirs", "Vidéos")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: `paragraphs` as written, a `• ` prefix marking a list item."""
+
+    source: str  # the file it comes from, e.g. "000_0afdbc2315d05444.txt"
+    title: str
+    paragraphs: tuple[str, ...]
+    published: datetime
+    author: str
+    section: str
+    tags: tuple[str, ...]
+    modified: datetime | None = None
+
+    @property
+    def slug(self) -> str:
+        ascii_title = unicodedata.normalize("NFKD", self.title).encode("ascii", "ignore").decode()
+        words = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+        return f"{words[:60].rstrip('-')}-{hashlib.sha256(self.source.encode()).hexdigest()[:6]}"
+
+    @property
+    def updated(self) -> datetime:
+        return self.modified or self.published
+
+    @property
+    def body(self) -> tuple[str, ...]:
+        return tuple(paragraph.removeprefix("• ") for paragraph in self.paragraphs)
+
+    @property
+    def text(self) -> str:
+        """What an extraction of any version should give back: title, then the paragraphs."""
+        return "\n".join((self.title, *self.body))
+
+
+def seed_articles() -> list[Article]:
+    return [_article(path.name, *_title_and_rest(path), n) for n, path in _numbered(SEEDS)]
+
+
+def devset_articles() -> list[Article]:
+    """The dev set's documents: no title line, the file name is the title."""
+    return [
+        _article(path.name, path.stem.replace("_", " "), path.read_text("utf-8"), n, "Savoirs")
+        for n, path in _numbered(DEVSET_DOCS)
+    ]
+
+
+def _numbered(folder: Path) -> Iterator[tuple[int, Path]]:
+    return enumerate(sorted(folder.glob("*.txt")))
+
+
+def _title_and_rest(path: Path) -> tuple[str, str]:
+    title, _, rest = path.read_text("utf-8").strip().partition("\n")
+    return title.strip(), rest
+
+
+def _article(source: str, title: str, rest: str, n: int, section: str = "Tech") -> Article:
+    lines = (line.strip() for line in rest.splitlines())
+    return Article(
+        source=source,
+        title=title,
+        paragraphs=tuple(re.sub(r"^•\s*", "• ", line) for line in lines if line),
+        published=FIRST_DATE + timedelta(hours=7 * n, minutes=13 * n),
+        author=AUTHORS[n % len(AUTHORS)],
+        section=section,
+        tags=(section, title.split()[0].strip(",")),
+    )
+
+
+def _is_heading(paragraph: str) -> bool:
+    return len(paragraph) < 60 and not re.search(r"[.!?:;»)…•]$|^•", paragraph)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _french_date(moment: datetime) -> str:
+    months = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+    return f"{moment.day} {months.split()[moment.month - 1]} {moment.year} à {moment:%Hh%M}"
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+
+def news_page(
+    title: str,
+    paragraphs: Sequence[str],
+    *,
+    url: str,
+    published: datetime,
+    author: str,
+    site: str = SITE_NAME,
+    layout: int = 0,
+    section: str = "Tech",
+    tags: Sequence[str] = (),
+    modified: datetime | None = None,
+    related: Sequence[tuple[str, str]] = (),
+) -> str:
+    """One article in a full news page, in one of LAYOUTS templates; `related` are the
+    (title, url) of the "À lire aussi" links."""
+    e = html.escape
+    blocks = [_block(paragraph, layout) for paragraph in paragraphs]
+    related_links = "".join(f'<li><a href="{e(u)}">{e(t)}</a></li>' for t, u in related)
+    read_also = (
+        f'<aside class="read-also"><strong>À lire aussi</strong><ul>{related_links}</ul></aside>'
+    )
+    middle = min(2, len(blocks))
+    share = (
+        '<div class="share">Partager : <a href="#" class="fb">Partager sur Facebook</a> '
+        '<a href="#">X</a> <a href="#">LinkedIn</a> <button>Copier le lien</button></div>'
+    )
+    comments = "".join(
+        f'<div class="comment"><p class="comment-author">{e(name)}</p><p>{e(text)}</p></div>'
+        for name, text in COMMENTS
+    )
+    time_tag = f'<time datetime="{_iso(published)}">{_french_date(published)}</time>'
+    tag_links = "".join(f'<a href="/tag/{e(t.lower())}/" rel="tag">{e(t)}</a> ' for t in tags)
+    if layout % LAYOUTS == 0:
+        main = (
+            f'<main><article class="article"><header><p class="kicker">{e(section)}</p>'
+            f'<h1>{e(title)}</h1><p class="byline">Par <a rel="author" href="/auteurs/">'
+            f"{e(author)}</a> · {time_tag}</p></header>{share}"
+            f'<div class="article-body">{"".join(blocks[:middle])}{read_also}'
+            f'{"".join(blocks[middle:])}</div><footer class="tags">Mots-clés : {tag_links}'
+            f'</footer></article><section id="comments"><h2>Commentaires (3)</h2>'
+            f"<p>Réagissez à cet article</p>{comments}</section></main>"
+        )
+    elif layout % LAYOUTS == 1:
+        inline = (
+            f'<p class="related-inline"><strong>Lire également :</strong> <a href="'
+            f'{e(related[0][1])}">{e(related[0][0])}</a></p>'
+            if related
+            else ""
+        )
+        main = (
+            f'<div id="page"><div id="content" class="site-content"><div class="post">'
+            f'<div class="entry-header"><h1 class="entry-title">{e(title)}</h1>'
+            f'<div class="entry-meta"><span class="author vcard">{e(author)}</span> '
+            f'<span class="posted-on">{time_tag}</span></div></div><div class="entry-content">'
+            f"{''.join(blocks[:middle])}{inline}{''.join(blocks[middle:])}</div>{share}"
+            f'<div class="post-tags">{tag_links}</div></div><div id="comments" '
+            f'class="comments-area"><h3>3 réponses</h3><p>Réagissez à cet article</p>'
+            f'<ol class="comment-list">{comments}</ol></div></div><div id="sidebar">'
+            f'<div class="widget"><h4>Les plus lus</h4><ol>{related_links}</ol></div>'
+            f'<div class="widget newsletter"><p>Recevez notre lettre quotidienne</p>'
+            f'<input type="email"><button>OK</button></div></div></div>'
+        )
+    else:
+        main = (
+            f'<main id="content"><div class="layout"><section class="story" itemscope '
+            f'itemtype="https://schema.org/NewsArticle"><div class="story__header">'
+            f'<a class="story__section" href="/">{e(section)}</a><h1 itemprop="headline">'
+            f'{e(title)}</h1><div class="story__meta">{e(author)} — {time_tag}</div></div>'
+            f'{share}<figure><img src="/img/illustration.jpg" alt=""><figcaption>Illustration.'
+            f' Photo : AFP</figcaption></figure><div class="story__text" itemprop="articleBody">'
+            f'{"".join(blocks)}</div></section><section class="related"><h2>À lire aussi</h2>'
+            f'<ul>{related_links}</ul></section><section class="comments"><h2>Commentaires'
+            f"</h2><p>Réagissez à cet article</p>"
+            + "".join(
+                f'<article class="comment"><header>{e(name)}</header><p>{e(text)}</p></article>'
+                for name, text in COMMENTS
+            )
+            + "</section></div></main>"
+        )
+    return (
+        f'<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
+        f"<title>{e(title)} – {e(site)}</title>"
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="description" content="{e(paragraphs[0][:150]) if paragraphs else ""}">'
+        f'<meta name="author" content="{e(author)}"><link rel="canonical" href="{e(url)}">'
+        + _opengraph(title, url, site, published, author, section, tags)
+        + f'<script type="application/ld+json">'
+        f"{_json_ld(title, url, site, published, modified, author, section, tags)}</script>"
+        f'<link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>'
+        f'<div id="cookie-banner" class="cookie-consent"><p>Nous utilisons des cookies pour '
+        f"mesurer l'audience et personnaliser les publicités.</p><button>Accepter et fermer"
+        f'</button><button>Paramétrer</button></div><header class="site-header">'
+        f'<a class="logo" href="/">{e(site)}</a><nav><ul>'
+        + "".join(f'<li><a href="/{e(n.lower())}/">{e(n)}</a></li>' for n in NAVIGATION)
+        + '</ul></nav><form role="search"><input name="q" placeholder="Rechercher"></form>'
+        f'<a class="subscribe" href="/abonnement/">S’abonner</a></header>{main}'
+        f'<footer class="site-footer"><ul><li><a href="/mentions/">Mentions légales</a></li>'
+        f'<li><a href="/contact/">Contact</a></li><li><a href="/rss.xml">Flux RSS</a></li></ul>'
+        f"<p>© 2025 {e(site)}. Tous droits réservés.</p></footer></body></html>\n"
+    )
+
+
+def _block(paragraph: str, layout: int) -> str:
+    if paragraph.startswith("• "):
+        return f"<ul><li>{html.escape(paragraph[2:])}</li></ul>"
+    if _is_heading(paragraph):
+        level = 2 + layout % 2
+        return f"<h{level}>{html.escape(paragraph)}</h{level}>"
+    return f"<p>{html.escape(paragraph)}</p>"
+
+
+def _opengraph(
+    title: str,
+    url: str,
+    site: str,
+    published: datetime,
+    author: str,
+    section: str,
+    tags: Sequence[str],
+) -> str:
+    properties = [
+        ("og:type", "article"),
+        ("og:title", title),
+        ("og:url", url),
+        ("og:site_name", site),
+        ("og:locale", "fr_FR"),
+        ("article:published_time", _iso(published)),
+        ("article:author", author),
+        ("article:section", section),
+        *(("article:tag", tag) for tag in tags),
+    ]
+    return "".join(
+        f'<meta property="{name}" content="{html.escape(value)}">' for name, value in properties
+    )
+
+
+def _json_ld(
+    title: str,
+    url: str,
+    site: str,
+    published: datetime,
+    modified: datetime | None,
+    author: str,
+    section: str,
+    tags: Sequence[str],
+) -> str:
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": title,
+        "datePublished": _iso(published),
+        "dateModified": _iso(modified or published),
+        "author": [{"@type": "Person", "name": author}],
+        "publisher": {"@type": "Organization", "name": site},
+        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+        "inLanguage": "fr-FR",
+        "articleSection": section,
+        "keywords": ", ".join(tags),
+    }
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+
+
+# --- Markdown and PDF versions ---------------------------------------------------------------
+
+
+def markdown_version(article: Article) -> str:
+    """The article as Markdown with a YAML front matter (title, date, author)."""
+    lines = [
+        "---",
+        f"title: {json.dumps(article.title, ensure_ascii=False)}",
+        f"date: {_iso(article.published)}",
+        f"author: {json.dumps(article.author, ensure_ascii=False)}",
+        f"tags: {json.dumps(list(article.tags), ensure_ascii=False)}",
+        "---",
+        "",
+        f"# {_markdown_escape(article.title)}",
+    ]
+    for paragraph in article.paragraphs:
+        if paragraph.startswith("• "):
+            lines += ["", f"- {_markdown_escape(paragraph[2:])}"]
+        elif _is_heading(paragraph):
+            lines += ["", f"## {_markdown_escape(paragraph)}"]
+        else:
+            lines += ["", _markdown_escape(paragraph)]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_escape(text: str) -> str:
+    """Backslashes before what Markdown would read as markup, and before a leading number
+    that would start a list."""
+    escaped = re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
+    return re.sub(r"^(\d+)([.)])", r"\1\\\2", escaped)
+
+
+def unicode_font() -> Path:
+    """A TrueType font with the French accents and typographic quotes (DejaVu or Liberation)."""
+    for name in ("DejaVuSans.ttf", "LiberationSans-Regular.ttf"):
+        if found := sorted(Path("/usr/share/fonts").rglob(name)):
+            return found[0]
+    raise FileNotFoundError(
+        "no DejaVuSans.ttf or LiberationSans-Regular.ttf under /usr/share/fonts"
+    )
+
+
+@cache  # about 70 ms an article: a rebuilt site does not make its PDFs again
+def pdf_version(article: Article) -> bytes:
+    """The article as a PDF with a text layer (fpdf2), same bytes for the same article."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(article.updated)
+    pdf.set_title(article.title)
+    pdf.set_author(article.author)
+    pdf.add_font("body", fname=str(unicode_font()))
+    pdf.set_margins(20, 20, 20)
+    pdf.add_page()
+    pdf.set_font("body", size=16)
+    pdf.multi_cell(0, 8, article.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    for paragraph in article.paragraphs:
+        pdf.set_font("body", size=13 if _is_heading(paragraph) else 11)
+        pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+    return bytes(pdf.output())
+
+
+# --- Feeds and sitemaps ----------------------------------------------------------------------
+
+
+def rss_feed(site: Site) -> str:
+    items = "".join(
+        f"<item><title>{escape(p.article.title)}</title><link>{escape(p.url)}</link>"
+        f'<guid isPermaLink="true">{escape(p.url)}</guid>'
+        f"<pubDate>{format_datetime(p.article.published)}</pubDate>"
+        f"<dc:creator>{escape(p.article.author)}</dc:creator>"
+        f"<category>{escape(p.article.section)}</category>"
+        f"<description>{escape(p.article.body[0][:200])}</description>"
+        f"<content:encoded>{escape(_html_body(p.article))}</content:encoded></item>"
+        for p in site.listed
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:atom="http://www.w3.org/2005/Atom">'
+        f"<channel><title>{escape(site.name)}</title><link>{site.base_url}/</link>"
+        "<description>L'actualité du numérique</description><language>fr-FR</language>"
+        f"<lastBuildDate>{format_datetime(site.updated)}</lastBuildDate>"
+        f'<atom:link href="{site.rss_url}" rel="self" type="application/rss+xml"/>'
+        f"{items}</channel></rss>\n"
+    )
+
+
+def atom_feed(site: Site) -> str:
+    entries = "".join(
+        f"<entry><title>{escape(p.article.title)}</title><id>{escape(p.url)}</id>"
+        f'<link rel="alternate" type="text/html" href={quoteattr(p.url)}/>'
+        f"<published>{_iso(p.article.published)}</published>"
+        f"<updated>{_iso(p.article.updated)}</updated>"
+        f"<author><name>{escape(p.article.author)}</name></author>"
+        f"<summary>{escape(p.article.body[0][:200])}</summary>"
+        f'<content type="html">{escape(_html_body(p.article))}</content></entry>'
+        for p in site.listed
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="fr">'
+        f"<title>{escape(site.name)}</title><id>{site.base_url}/</id>"
+        f"<updated>{_iso(site.updated)}</updated>"
+        f'<link rel="self" href="{site.atom_url}"/><link href="{site.base_url}/"/>'
+        f"{entries}</feed>\n"
+    )
+
+
+def _html_body(article: Article) -> str:
+    return "".join(_block(paragraph, 0) for paragraph in article.paragraphs)
+
+
+SITEMAP_NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+
+
+def sitemap(pages: Sequence[SitePage]) -> str:
+    urls = "".join(
+        f"<url><loc>{escape(p.url)}</loc><lastmod>{_iso(p.article.updated)}</lastmod></url>"
+        for p in pages
+    )
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset {SITEMAP_NS}>{urls}</urlset>\n'
+
+
+def sitemap_index(children: Mapping[str, datetime]) -> str:
+    entries = "".join(
+        f"<sitemap><loc>{escape(url)}</loc><lastmod>{_iso(lastmod)}</lastmod></sitemap>"
+        for url, lastmod in children.items()
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex {SITEMAP_NS}>{entries}'
+        "</sitemapindex>\n"
+    )
+
+
+def news_sitemap(site: Site) -> str:
+    urls = "".join(
+        f"<url><loc>{escape(p.url)}</loc><news:news><news:publication>"
+        f"<news:name>{escape(site.name)}</news:name><news:language>fr</news:language>"
+        f"</news:publication><news:publication_date>{_iso(p.article.published)}"
+        f"</news:publication_date><news:title>{escape(p.article.title)}</news:title>"
+        "</news:news></url>"
+        for p in site.listed
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset {SITEMAP_NS} '
+        f'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">{urls}</urlset>\n'
+    )
+
+
+def home_page(site: Site) -> str:
+    """The front page: a list of links, no article on it."""
+    teasers = "".join(
+        f'<li><a href="{html.escape(p.url)}">{html.escape(p.article.title)}</a> '
+        f"<span>{_french_date(p.article.published)}</span></li>"
+        for p in site.pages
+    )
+    name = html.escape(site.name)
+    return (
+        f'<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8"><title>{name}</title>'
+        f'</head><body><header><a href="/">{name}</a></header>'
+        f"<main><h1>À la une</h1><ul>{teasers}</ul></main></body></html>\n"
+    )
+
+
+def robots_txt(site: Site) -> str:
+    return (
+        "User-agent: *\nDisallow: /brouillons/\nDisallow: /recherche\n\n"
+        "User-agent: GPTBot\nDisallow: /\n\n"
+        f"Sitemap: {site.sitemap_index_url}\nSitemap: {site.news_sitemap_url}\n"
+    )
+
+
+# --- The site ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SitePage:
+    article: Article
+    url: str  # the page's canonical URL
+    path: str  # its URL path
+    layout: int
+    markdown_url: str
+    pdf_url: str | None
+
+
+@dataclass(frozen=True)
+class Site:
+    folder: Path
+    base_url: str
+    pages: tuple[SitePage, ...]  # the published articles
+    drafts: tuple[SitePage, ...]  # under /brouillons/, which robots.txt disallows
+    name: str = SITE_NAME
+
+    @property
+    def listed(self) -> tuple[SitePage, ...]:
+        """What the feeds and sitemaps list: the articles and the drafts."""
+        return self.pages + self.drafts
+
+    @property
+    def updated(self) -> datetime:
+        return max(p.article.updated for p in self.listed)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    rss_url = property(lambda self: self.url("/rss.xml"))
+    atom_url = property(lambda self: self.url("/atom.xml"))
+    sitemap_url = property(lambda self: self.url("/sitemap.xml"))
+    sitemap_index_url = property(lambda self: self.url("/sitemap_index.xml"))
+    news_sitemap_url = property(lambda self: self.url("/news-sitemap.xml"))
+    robots_url = property(lambda self: self.url("/robots.txt"))
+
+    @property
+    def child_sitemap_urls(self) -> tuple[str, str]:
+        return self.url("/sitemaps/pages-1.xml"), self.url("/sitemaps/pages-2.xml")
+
+    def page(self, source: str) -> SitePage:
+        return next(p for p in self.listed if p.article.source == source)
+
+
+def build_site(
+    folder: Path,
+    articles: Sequence[Article],
+    *,
+    base_url: str,
+    drafts: Sequence[Article] = (),
+    pdf: bool = True,
+) -> Site:
+    """Writes the site into `folder` for `base_url` (the server's, e.g. "http://127.0.0.1:PORT")
+    and returns its map. Building again with the same articles writes nothing (ETag and
+    Last-Modified stay); a changed article rewrites its page and what lists it."""
+    base_url = base_url.rstrip("/")
+
+    def place(article: Article, n: int, section_path: str) -> SitePage:
+        path = f"/{section_path}/{article.published:%Y/%m/%d}/{article.slug}/"
+        return SitePage(
+            article=article,
+            url=base_url + path,
+            path=path,
+            layout=n % LAYOUTS,
+            markdown_url=f"{base_url}/md/{article.slug}.md",
+            pdf_url=f"{base_url}/pdf/{article.slug}.pdf" if pdf else None,
+        )
+
+    site = Site(
+        folder=folder,
+        base_url=base_url,
+        pages=tuple(place(a, n, _ascii(a.section)) for n, a in enumerate(articles)),
+        drafts=tuple(place(a, n, "brouillons") for n, a in enumerate(drafts)),
+    )
+    for n, page in enumerate(site.listed):
+        others = [site.listed[(n + step) % len(site.listed)] for step in (1, 2, 3)]
+        related = [(o.article.title, o.url) for o in others if o is not page]
+        a = page.article
+        _write(
+            folder / page.path.strip("/") / "index.html",
+            news_page(
+                a.title,
+                a.paragraphs,
+                url=page.url,
+                published=a.published,
+                author=a.author,
+                site=site.name,
+                layout=page.layout,
+                section=a.section,
+                tags=a.tags,
+                modified=a.modified,
+                related=related,
+            ),
+        )
+        _write(folder / "md" / f"{a.slug}.md", markdown_version(a))
+        if pdf:
+            _write(folder / "pdf" / f"{a.slug}.pdf", pdf_version(a))
+    half = (len(site.listed) + 1) // 2
+    children = (site.listed[:half], site.listed[half:])
+    for url, pages in zip(site.child_sitemap_urls, children, strict=True):
+        _write(folder / url.removeprefix(base_url + "/"), sitemap(pages))
+    lastmods = {
+        url: max(p.article.updated for p in pages)
+        for url, pages in zip(site.child_sitemap_urls, children, strict=True)
+        if pages
+    }
+    _write(
+        folder / "sitemap_index.xml",
+        sitemap_index(lastmods | {site.news_sitemap_url: site.updated}),
+    )
+    _write(folder / "sitemap.xml", sitemap(site.listed))
+    _write(folder / "news-sitemap.xml", news_sitemap(site))
+    _write(folder / "rss.xml", rss_feed(site))
+    _write(folder / "atom.xml", atom_feed(site))
+    _write(folder / "robots.txt", robots_txt(site))
+    _write(folder / "index.html", home_page(site))
+    return site
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    """Writes only what changed, so that an unchanged file keeps its Last-Modified."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if path.exists() and path.read_bytes() == data:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
