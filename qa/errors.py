@@ -9,7 +9,8 @@ QAError
 ├── ExtraMissingError       a command needs an optional extra that is not installed
 ├── QuestionSetError        a question-set file that cannot be read
 ├── DocumentError           an article sent to the corpus that cannot be accepted
-│   └── LastDocumentError   a change that would leave the corpus with no readable article
+│   ├── LastDocumentError   a change that would leave the corpus with no readable article
+│   └── ExtractionError     a page, PDF or Markdown file with no article text in it
 ├── DocumentNotFoundError   an article name that is not in the corpus folder
 ├── AccessDeniedError       a missing or wrong API key
 ├── IndexLockedError        another writer holds the index
@@ -101,6 +102,11 @@ class DocumentError(QAError):
 class LastDocumentError(DocumentError):
     """A change refused because the corpus would have no readable article left; nothing was
     changed."""
+
+
+class ExtractionError(DocumentError):
+    """A published file (web page, PDF, Markdown) with no article text to take from it: empty
+    once its navigation is removed, a PDF with no text layer, a type the service cannot read."""
 
 
 class DocumentNotFoundError(QAError):

@@ -11,11 +11,11 @@ from datetime import date
 from functools import lru_cache
 
 import numpy as np
-from langdetect import DetectorFactory, LangDetectException, detect_langs
 from pydantic import BaseModel, Field
 
 from qa.encoders.base import Encoder
 from qa.errors import InvalidQueryError
+from qa.extract.language import detect_language
 from qa.retrieval.fusion import fuse
 from qa.settings import SearchMode, Settings
 from qa.store import Hit, SearchFilter, Store
@@ -26,13 +26,9 @@ MAX_K = 50
 DEFAULT_K = 5
 # Each retriever proposes this many candidates to the fusion; ranks below it add little.
 CANDIDATES = 100
-# A langdetect guess below this probability is reported as "unknown".
-LANGUAGE_MIN_PROBABILITY = 0.7
 # Weight of shared terms when picking the highlight sentence: breaks near-ties in cosine.
 HIGHLIGHT_TERM_WEIGHT = 0.1
 WARM_UP_QUESTION = "Quelle est la question ?"
-
-DetectorFactory.seed = 0  # langdetect is random by default: same question, same language
 
 
 class Highlight(BaseModel):
@@ -65,16 +61,6 @@ class SearchResponse(BaseModel):
         description="Highest cosine of any passage: `answerable` is this against the threshold."
     )
     results: list[Passage]
-
-
-def detect_language(text: str) -> str:
-    """ISO 639-1 code of `text`, or "unknown" when langdetect cannot tell."""
-    try:
-        guesses = detect_langs(text)
-    except LangDetectException:
-        return "unknown"
-    best = guesses[0] if guesses else None
-    return str(best.lang) if best and best.prob >= LANGUAGE_MIN_PROBABILITY else "unknown"
 
 
 def validate_query(question: str, k: int) -> str:
