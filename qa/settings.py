@@ -252,6 +252,51 @@ class Settings(BaseSettings):
         description="Write each question in the log at info level; off: only its length (privacy).",
     )
 
+    # --- Fetching web pages (docs/corpus.md) ---
+    fetch_user_agent: str = Field(
+        "qa-news-search/0.1",
+        min_length=1,
+        description="User-Agent of every request for a page, a feed or robots.txt; robots.txt "
+        "rules are matched against its first word.",
+    )
+    fetch_contact: str | None = Field(
+        None,
+        description="How a site's operator reaches whoever runs the service (a URL or an "
+        "e-mail address), added to the User-Agent as '(+CONTACT)'.",
+    )
+    fetch_rate_per_host: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        allow_inf_nan=False,
+        description="Requests per second to one host at most (robots.txt's Crawl-delay, when "
+        "longer, wins).",
+    )
+    fetch_hosts_in_parallel: int = Field(
+        4, ge=1, le=64, description="Hosts fetched from at once (one host never faster)."
+    )
+    fetch_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=300,
+        allow_inf_nan=False,
+        description="Connect and read timeout of one request; a whole response gets three times "
+        "this.",
+    )
+    fetch_max_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024,
+        description="Largest response read (after decompression); a larger one is skipped.",
+    )
+    sync_allow_private: bool = Field(
+        False,
+        description="Let the scheduled sync fetch from private, loopback and link-local "
+        "addresses (`qa add` fetches what its user names, wherever it is).",
+    )
+    sync_interval_minutes: int = Field(
+        0, ge=0, description="`qa serve` syncs the saved sources this often; 0: never."
+    )
+
     @field_validator("corpus_dir", "index_dir", "model_cache_dir", "model", mode="before")
     @classmethod
     def _refuse_empty(cls, value: object) -> object:

@@ -1,3 +1,51 @@
-"""Web pages as newsrooms publish them: fetched politely (robots.txt, a rate per host, size and
-time limits), told apart (page, feed, sitemap), and re-synced cheaply. May import `qa.corpus`,
-`qa.extract`, `qa.settings` and `qa.errors`."""
+"""Web pages as newsrooms publish them, fetched and discovered; not extracted (`qa.extract`
+reads the bytes) and not stored (the corpus is written on top of this package's outcomes).
+
+`client`: a polite HTTP client (robots.txt, a pace per host, User-Agent with a contact,
+timeouts, a size limit, 5 redirects, http(s) only, gzip, conditional GET; `addresses`: private
+addresses refused where connections open, unless allowed; `manners`: robots.txt and the pace).
+`kinds`: what a response is (feed, sitemap, sitemap index, news sitemap, page, PDF, Markdown,
+text) by content then declared type, and its charset. `sitemaps`, `feeds`: what they list.
+`state`: the sync state file in the corpus folder. `collect`: one sync, as a stream of
+`outcomes`, over `parallel` hosts. Only this package (and bench/) imports httpx, feedparser and
+protego. May import `qa.corpus`, `qa.extract`, `qa.settings` and `qa.errors`."""
+
+from qa.web.client import Refusal, Response, Validators, WebClient
+from qa.web.collect import collect
+from qa.web.kinds import charset_of, sniff
+from qa.web.outcomes import (
+    Gone,
+    Kind,
+    Listed,
+    ListingKind,
+    ListingRead,
+    Outcome,
+    Page,
+    Skipped,
+    SkipReason,
+    Unchanged,
+)
+from qa.web.state import STATE_FILE, PageRecord, SyncState
+
+__all__ = [
+    "STATE_FILE",
+    "Gone",
+    "Kind",
+    "Listed",
+    "ListingKind",
+    "ListingRead",
+    "Outcome",
+    "Page",
+    "PageRecord",
+    "Refusal",
+    "Response",
+    "SkipReason",
+    "Skipped",
+    "SyncState",
+    "Unchanged",
+    "Validators",
+    "WebClient",
+    "charset_of",
+    "collect",
+    "sniff",
+]
