@@ -23,16 +23,17 @@ from qa.serve import heap, metrics
 from qa.serve.access_log import RequestObserver
 from qa.serve.admission import Admission, AdmissionLimits
 from qa.serve.batching import micro_batched
-from qa.serve.http_errors import EXCEPTION_HANDLERS, ErrorBody
+from qa.serve.deps import FailedWarmUp
+from qa.serve.http_errors import EXCEPTION_HANDLERS, ErrorBody, UnexpectedErrors
 from qa.serve.http_hygiene import (
     DOCS_POLICY,
-    BodySizeLimit,
     JSONErrorCORSMiddleware,
     SecurityHeaders,
     answer_head,
 )
 from qa.serve.rate_limit import RateLimiter
 from qa.serve.reload import IndexReloader
+from qa.serve.request_body import BodySizeLimit, BodyTimeout
 from qa.serve.routes import documents, probes, search, sources, widget
 from qa.serve.shedding import ShedWhenFull
 from qa.settings import Settings, get_settings
@@ -69,9 +70,12 @@ def create_app(settings: Settings | None = None, searcher: Searcher | None = Non
 
 def _add_middlewares(app: FastAPI, settings: Settings) -> None:
     """From the innermost to the outermost: each one added wraps those added before it."""
-    # Added first, so CORS wraps it: a browser can read its 413 too.
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout_s)
+    # Added early, so CORS wraps it: a browser can read its 413 too.
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(ShedWhenFull)  # before the body is read; CORS and the rest wrap it
+    # Inside every middleware that adds headers, so that a 500 has them all.
+    app.add_middleware(UnexpectedErrors)
     app.add_middleware(
         JSONErrorCORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -97,10 +101,11 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(widget.router)
     app.include_router(probes.router)
     # The document API: a key (401), an unknown article or no admin key (404), an article too
-    # large (413) or of another type (415), an index that cannot be written (507).
+    # slow to arrive (408), too large (413) or of another type (415), an index that cannot be
+    # written (507).
     app.include_router(
         documents.router,
-        responses={code: {"model": ErrorBody} for code in (401, 404, 413, 415, 507)},
+        responses={code: {"model": ErrorBody} for code in (401, 404, 408, 413, 415, 507)},
     )
     answer_head(app.router)  # fastapi-offline's documentation pages, the app's own routes
 
@@ -112,7 +117,7 @@ async def lifespan(
     """Loads the model and the index (unless `searcher` holds them) and serves them until the
     app stops; the routes find them on `app.state` (`qa.serve.deps`)."""
     loaded = searcher or _load_searcher(settings)
-    _warm_up(loaded)
+    app.state.failed_warm_up = _warm_up(loaded)
     heap.freeze()
     app.state.searcher = loaded
     app.state.admission = _admission(settings)
@@ -131,11 +136,19 @@ def _load_searcher(settings: Settings) -> Searcher:
     return Searcher(open_store(settings), load_encoder(settings), settings)
 
 
-def _warm_up(searcher: Searcher) -> None:
+def _warm_up(searcher: Searcher) -> FailedWarmUp | None:
+    """None, or how the start-up search failed. The service is then not ready (/ready answers
+    503 while this searcher is served) but still tries each search: an orchestrator sends it
+    no traffic, and a failure that is not every question's does not refuse them all."""
     try:
         searcher.warm_up()
-    except Exception:  # a question will meet the same failure, and get a JSON 500 for it
-        log.exception("the warm-up search failed; serving anyway")
+    except Exception as error:
+        log.exception(
+            "the warm-up search failed: /ready answers 503 until another index version is "
+            "served; searches are still tried"
+        )
+        return FailedWarmUp(searcher, f"{type(error).__name__}: {error}")
+    return None
 
 
 def _admission(settings: Settings) -> Admission:

@@ -8,6 +8,7 @@ its thread pool, a round trip per request (see `qa.serve.access`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -36,6 +37,29 @@ async def get_searcher(request: Request) -> Searcher:
 
 
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+
+
+@dataclass(frozen=True)
+class FailedWarmUp:
+    """The start-up search failed on `searcher` (`qa.serve.app`): not ready while it is served.
+    A version the reloader serves later is not concerned."""
+
+    searcher: Searcher
+    reason: str
+
+
+async def get_ready_searcher(request: Request) -> Searcher:
+    """The served searcher, if it is ready: loaded, and not one whose start-up search failed."""
+    searcher = served(request.app.state)
+    failed: FailedWarmUp | None = getattr(request.app.state, "failed_warm_up", None)
+    if failed is not None and failed.searcher is searcher:
+        raise IndexUnavailableError(
+            f"the start-up search failed ({failed.reason}); the server log has the details"
+        )
+    return searcher
+
+
+ReadySearcherDep = Annotated[Searcher, Depends(get_ready_searcher)]
 
 
 async def get_admission(request: Request) -> Admission:

@@ -1,8 +1,9 @@
 """Domain errors as HTTP answers: the one place where errors meet status codes.
 
 Every error the application emits has the same JSON body (`ErrorBody`); the API's exception
-handlers (`EXCEPTION_HANDLERS`, which the app factory installs) and the middlewares that answer
-before the router (body size, load shedding) build it here.
+handlers (`EXCEPTION_HANDLERS`, which the app factory and the probe app install), the
+middlewares that answer before the router (body size, load shedding) and `UnexpectedErrors`
+(any other exception: a JSON 500, logged once) build it here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.errors import (
     AccessDeniedError,
@@ -98,6 +100,7 @@ async def invalid_request(_: Request, error: RequestValidationError) -> JSONResp
 HTTP_ERROR_CODES = {
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "request_too_large",
     415: "unsupported_media_type",
 }
@@ -118,8 +121,7 @@ async def http_error(request: Request, error: HTTPException) -> JSONResponse:
     )
 
 
-async def unexpected(_: Request, error: Exception) -> JSONResponse:
-    log.exception("unexpected error", exc_info=error)
+def internal_error_response() -> JSONResponse:
     # The connection may be in any state after an unexpected error: the client must not
     # reuse it.
     return error_response(
@@ -128,6 +130,51 @@ async def unexpected(_: Request, error: Exception) -> JSONResponse:
         "internal error; the server log has the details",
         headers={"Connection": "close"},
     )
+
+
+async def unexpected(_: Request, error: Exception) -> JSONResponse:
+    """Starlette's last resort (its ServerErrorMiddleware, outside every middleware), reached
+    only by an exception raised outside `UnexpectedErrors`; that middleware re-raises it and
+    uvicorn logs it, so it is not logged here."""
+    return internal_error_response()
+
+
+class UnexpectedErrors:
+    """ASGI middleware answering any exception nothing else handled: one log record with its
+    traceback and the request id, and the JSON 500 sent through the middlewares around it, so
+    that the answer has their headers (CORS, security headers, request id). Nothing is
+    re-raised: the server would log the same error a second time. It sits inside every
+    middleware that adds headers, since Starlette's own handler of `Exception` runs outside
+    them all."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_watched)
+        except Exception as error:
+            # Too late for a 500 once the response has started: returning without ending it
+            # makes uvicorn close the connection, so the client sees a cut answer, not a whole.
+            what = "connection closed" if started else "answered 500"
+            log.error(
+                "unexpected error: %s",
+                what,
+                exc_info=error,
+                extra={"request_id": scope.get("state", {}).get("request_id")},
+            )
+            if not started:
+                await internal_error_response()(scope, receive, send)
 
 
 # What the app factory and the probe app install (FastAPI's `exception_handlers`).

@@ -11,9 +11,8 @@ time limit on request headers.
 - `h11_with_header_timeout` is uvicorn's h11 protocol closing a connection whose request
   headers are not complete within a time limit (uvicorn has none: a client that never finishes
   its headers would hold a connection for ever).
-- `BodySizeLimit` (ASGI middleware) refuses a request body over a size with 413, before or while
-  reading it; `JSONErrorCORSMiddleware` is Starlette's CORS whose refused preflight is the
-  service's JSON error.
+- `JSONErrorCORSMiddleware` is Starlette's CORS whose refused preflight is the service's JSON
+  error.
 - `answer_head` gives a router's GET routes a HEAD twin: GET's headers, no body.
 """
 
@@ -33,7 +32,6 @@ from fastapi import APIRouter
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -193,37 +191,6 @@ def h11_with_header_timeout(seconds: float) -> type[H11Protocol]:
                 self.transport.close()
 
     return H11WithHeaderTimeout
-
-
-class BodySizeLimit:
-    """Refuses a request body over `max_bytes` with 413: from its Content-Length before reading
-    any of it, or while it is read when it comes without one (chunked)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.detail = f"the request body is over the {max_bytes}-byte limit"
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(413, "request_too_large", self.detail)(scope, receive, send)
-            return
-        received = 0
-
-        async def receive_within_limit() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                # Raised where the route reads its body; the HTTPException handler answers.
-                raise HTTPException(413, self.detail)
-            return message
-
-        await self.app(scope, receive_within_limit, send)
 
 
 class JSONErrorCORSMiddleware(CORSMiddleware):

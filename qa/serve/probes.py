@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from qa.serve.access_log import RequestObserver
-from qa.serve.http_errors import EXCEPTION_HANDLERS
+from qa.serve.http_errors import EXCEPTION_HANDLERS, UnexpectedErrors
 from qa.serve.http_hygiene import SecurityHeaders
 from qa.serve.routes import probes
 
@@ -36,6 +36,7 @@ def probe_app(service: FastAPI) -> FastAPI:
     )
     app.state = service.state
     app.include_router(probes.router)
+    app.add_middleware(UnexpectedErrors)  # inside the others, as in the service
     app.add_middleware(SecurityHeaders, page_policies={})
     app.add_middleware(RequestObserver)
     return app

@@ -446,6 +446,23 @@ def test_wrong_method_is_405_json_with_allow_header_naming_every_method(
     assert response.headers["allow"] == allowed
 
 
+HTTP_METHODS = {"get", "head", "post", "put", "delete", "patch", "options", "trace"}
+
+
+def test_options_on_every_path_of_the_schema_is_405_naming_exactly_its_methods(
+    client: httpx.Client,
+) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/search", "/documents/{name}"} <= set(paths)  # the document API's routes too
+    for template, item in paths.items():
+        methods = {method.upper() for method in HTTP_METHODS.intersection(item)}
+        methods |= {"HEAD"} if "GET" in methods else set()  # every GET route answers HEAD
+        response = client.options(template.replace("{name}", SEEDCHIP_FILE))
+
+        assert_error(response, 405, "method_not_allowed")
+        assert response.headers["allow"] == ", ".join(sorted(methods)), template
+
+
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
 def test_api_documentation_pages_load_nothing_from_elsewhere(
     client: httpx.Client, page: str

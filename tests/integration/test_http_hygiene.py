@@ -1,23 +1,36 @@
 """HTTP hygiene on the real app (real model, real index of `seeds/`): security headers, no Host
-reflection, the widget's caching and compression, every status in the schema, and a 500 that
-closes its connection (on a real uvicorn server)."""
+reflection, the widget's caching and compression, every status in the schema; on real uvicorn
+servers, a 500 with every header, one traceback in the log and its connection closed, and a
+failed start-up search that keeps /ready false."""
 
 from __future__ import annotations
 
 import gzip
+import json
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
 from qa.retrieval.search import Searcher, SearchResponse
 from qa.serve import app as api
+from qa.serve.probes import probe_app
 from qa.settings import Settings
-from tests.conftest import free_port
+from qa.store import EmbeddedStore, load_store
+from tests.conftest import assert_error, free_port, make_settings, publish
+from tests.qa_process import Service, is_up, serve_env
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +58,10 @@ def test_every_response_has_the_security_headers(
     response = client.request(method, path)
 
     assert response.status_code == status
+    assert_security_headers(response)
+
+
+def assert_security_headers(response: httpx.Response) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["referrer-policy"] == "no-referrer"
@@ -152,7 +169,99 @@ def test_blank_question_rule_is_in_the_schema(client: TestClient) -> None:
     assert body["pattern"] == query["schema"]["pattern"] == r"\S"
 
 
-# --- a 500 on a real server -----------------------------------------------------------------
+# --- a 500 and a failed warm-up, on real servers ---------------------------------------------
+
+ALLOWED_ORIGIN = "https://example.org"
+# The service's app and log configuration, as `qa serve` runs them, over a searcher with a bug
+# that only the question "bug" meets (its warm-up search passes).
+BUGGY_SERVICE = """
+import sys
+
+import uvicorn
+
+from qa.encoders.loading import load_encoder
+from qa.retrieval.search import Searcher
+from qa.serve.access_log import log_config
+from qa.serve.app import create_app
+from qa.settings import Settings
+from qa.store.choice import open_store
+
+
+class Buggy(Searcher):
+    def search(self, question, *args, **kwargs):
+        if question == "bug":
+            raise RuntimeError("a bug")
+        return super().search(question, *args, **kwargs)
+
+
+settings = Settings()
+app = create_app(settings, Buggy(open_store(settings), load_encoder(settings), settings))
+uvicorn.run(app, host="127.0.0.1", port=settings.port, log_config=log_config(), access_log=False)
+"""
+
+
+@pytest.fixture(scope="module")
+def buggy_service(
+    real_index: EmbeddedStore, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("buggy") / "serve.log"
+    env = serve_env(
+        settings.index_dir, settings.corpus_dir, port=str(port), cors_origins=ALLOWED_ORIGIN
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", BUGGY_SERVICE], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    service = Service(f"http://127.0.0.1:{port}", port, process, log)
+    try:
+        deadline = time.monotonic() + 180
+        while not is_up(service.url):
+            assert process.poll() is None, service.output()
+            assert time.monotonic() < deadline, service.output()
+            time.sleep(0.2)
+        yield service
+    finally:
+        service.stop()
+
+
+def test_a_500_has_every_header_and_logs_one_traceback_with_the_request_id(
+    buggy_service: Service,
+) -> None:
+    marker = uuid.uuid4().hex
+    with httpx.Client(base_url=buggy_service.url, timeout=60) as client:
+        response = client.get(
+            "/search",
+            params={"q": "bug"},
+            headers={"X-Request-ID": marker, "Origin": ALLOWED_ORIGIN},
+        )
+
+    assert_error(response, 500, "internal_error", "server log")
+    assert response.headers["connection"] == "close"
+    assert response.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert response.headers["x-request-id"] == marker
+    assert_security_headers(response)
+    lines = _logged_until_access_line(buggy_service, marker)
+    assert buggy_service.output().count("Traceback (most recent call last)") == 1, lines
+    (failure,) = [line for line in lines if "exception" in line]
+    assert failure["request_id"] == marker
+    assert failure["level"] == "error"
+    assert "RuntimeError: a bug" in failure["exception"]
+
+
+def _logged_until_access_line(service: Service, request_id: str) -> list[dict[str, Any]]:
+    """The service's log lines, once its access line of `request_id` is written (after the
+    response)."""
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(line) for line in service.output().splitlines() if line[:1] == "{"]
+        if any(
+            line.get("message") == "request" and line.get("request_id") == request_id
+            for line in lines
+        ):
+            return lines
+        assert time.monotonic() < deadline, service.output()
+        time.sleep(0.1)
 
 
 class FailingSearcher(Searcher):
@@ -160,24 +269,73 @@ class FailingSearcher(Searcher):
         raise RuntimeError("a bug")
 
 
+@dataclass
+class Ports:
+    service: int
+    probes: int
+
+
 @pytest.fixture
-def failing_server(settings: Settings, searcher: Searcher) -> Iterator[int]:
+def failing_server(settings: Settings, searcher: Searcher) -> Iterator[Ports]:
+    """The app, and its probe app on a port of its own, over a searcher whose every search
+    fails: its start-up (warm-up) search too."""
     broken = FailingSearcher(searcher.index, searcher.encoder, settings)
-    port = free_port()
     app = api.create_app(settings, searcher=broken)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    ports = Ports(free_port(), free_port())
+    servers = [
+        uvicorn.Server(
+            uvicorn.Config(
+                served, host="127.0.0.1", port=port, log_level="critical", lifespan=lifespan
+            )
+        )
+        for served, port, lifespan in [
+            (app, ports.service, "on"),
+            (probe_app(app), ports.probes, "off"),
+        ]
+    ]
+    threads = [threading.Thread(target=server.run, daemon=True) for server in servers]
+    for thread in threads:
+        thread.start()
     deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
+    while not all(server.started for server in servers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    yield port
-    server.should_exit = True
-    thread.join(timeout=30)
+    yield ports
+    for server in servers:
+        server.should_exit = True
+    for thread in threads:
+        thread.join(timeout=30)
 
 
-def test_a_500_is_json_and_closes_the_connection(failing_server: int) -> None:
-    with socket.create_connection(("127.0.0.1", failing_server), timeout=10) as connection:
+def test_a_failed_warm_up_keeps_ready_false_on_both_ports_and_health_true(
+    failing_server: Ports,
+) -> None:
+    for port in (failing_server.service, failing_server.probes):
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            assert client.get("/health").json() == {"status": "ok"}
+            ready = client.get("/ready")
+            assert_error(ready, 503, "index_unavailable", "start-up search failed", "a bug")
+            assert_security_headers(ready)
+
+
+def test_ready_again_once_another_index_version_is_served(
+    settings: Settings, searcher: Searcher, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir)
+    own = make_settings(index_dir, reload_interval=0)  # reloaded below, not by a poll
+    broken = FailingSearcher(load_store(index_dir, own.model), searcher.encoder, own)
+    with TestClient(api.create_app(own, searcher=broken)) as client:
+        assert_error(client.get("/ready"), 503, "index_unavailable", "start-up search failed")
+
+        publish(load_store(index_dir, own.model), index_dir)
+        client.app.state.reloader.check()  # type: ignore[attr-defined]
+
+        assert client.get("/ready").status_code == 200
+
+
+def test_a_500_is_json_and_closes_the_connection(failing_server: Ports) -> None:
+    # Searches are still tried after a failed warm-up: this one meets the same bug.
+    with socket.create_connection(("127.0.0.1", failing_server.service), timeout=10) as connection:
         connection.sendall(
             b"GET /search?q=puce HTTP/1.1\r\nHost: t\r\nConnection: keep-alive\r\n\r\n"
         )
@@ -188,6 +346,7 @@ def test_a_500_is_json_and_closes_the_connection(failing_server: int) -> None:
     head, _, body = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 500 ")
     assert b"connection: close" in head.lower()
+    assert b"x-content-type-options: nosniff" in head.lower()
     assert (
         body
         == b'{"error":"internal_error","detail":"internal error; the server log has the details"}'

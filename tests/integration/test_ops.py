@@ -125,14 +125,15 @@ def test_the_probe_port_answers_the_probes_as_the_service_does_and_nothing_else(
 def tight_service(
     real_index: EmbeddedStore, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    """`qa serve` with one search worker, 12 places in the queue, a 0.3 s deadline and a 2 s
-    header timeout."""
+    """`qa serve` with one search worker, 12 places in the queue, a 0.3 s deadline, and 2 s for
+    a request's headers and 2 s for its body."""
     log = tmp_path_factory.mktemp("ops-tight") / "serve.log"
     limits = {
         "search_workers": "1",
         "search_queue": "12",
         "search_deadline_s": "0.3",
         "header_timeout_s": "2",
+        "body_timeout_s": "2",
     }
     with qa_serve(settings.index_dir, settings.corpus_dir, log, **limits) as running:
         yield running
@@ -309,6 +310,66 @@ def test_a_client_sending_headers_slowly_but_in_time_is_served(tight_service: Se
             connection.sendall(part)
             time.sleep(0.5)
         assert connection.recv(4096).startswith(b"HTTP/1.1 200 ")
+
+
+SEARCH_HEAD = (
+    b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"X-Request-ID: slow-body\r\nContent-Length: %d\r\n\r\n"
+)
+
+
+def test_a_body_sent_a_byte_a_second_gets_408_and_the_connection_closed(
+    tight_service: Service,
+) -> None:
+    body = b'{"question": "Quelle puce ?"}'
+    with socket.create_connection(("127.0.0.1", tight_service.port), timeout=1) as connection:
+        connection.sendall(SEARCH_HEAD % len(body))
+        started, received, closed_after = time.monotonic(), b"", None
+        for byte in body[:15]:  # bounded: 15 s at most, the body never completes
+            if not received:
+                connection.sendall(bytes([byte]))
+            try:
+                chunk = connection.recv(65536)  # waits up to a second: the client's pace
+            except TimeoutError:
+                continue
+            if not chunk:
+                closed_after = time.monotonic() - started
+                break
+            received += chunk
+
+    # QA_BODY_TIMEOUT_S=2 for this server; without the limit the connection stays open.
+    assert closed_after is not None, received
+    assert 1.5 < closed_after < 3.5, closed_after
+    head, _, answer = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), received
+    headers = head.lower().decode()
+    for header in (
+        "connection: close",
+        "x-content-type-options: nosniff",
+        "x-request-id: slow-body",
+    ):
+        assert header in headers, headers
+    assert json.loads(answer) == {
+        "error": "request_timeout",
+        "detail": "the request body did not arrive within 2 s",
+    }
+    time.sleep(0.5)  # the access line is written after the response
+    (access,) = [
+        line
+        for line in log_lines(tight_service)
+        if line.get("request_id") == "slow-body" and line["message"] == "request"
+    ]
+    assert (access["route"], access["status"]) == ("/search", 408)
+
+
+def test_a_body_sent_slowly_but_in_time_is_served(tight_service: Service) -> None:
+    body = '{"question": "Quelle puce ByteDance développe-t-il ?", "k": 1}'.encode()
+    with socket.create_connection(("127.0.0.1", tight_service.port), timeout=30) as connection:
+        connection.sendall(SEARCH_HEAD % len(body))
+        for part in (body[:10], body[10:30], body[30:]):  # 1.2 s in all, under the 2 s limit
+            time.sleep(0.4)
+            connection.sendall(part)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 200 ")
 
 
 def test_sigterm_lets_the_searches_in_flight_finish(

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from qa.indexing.staleness import index_problems
 from qa.serve import metrics
-from qa.serve.deps import SearcherDep, SettingsDep
+from qa.serve.deps import ReadySearcherDep, SettingsDep
 from qa.serve.http_errors import ErrorBody
 from qa.serve.http_hygiene import answer_head
 
@@ -43,9 +43,9 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/ready", response_model=Readiness, responses={503: {"model": ErrorBody}})
-async def ready(searcher: SearcherDep, settings: SettingsDep) -> Readiness:
-    """Model and index are loaded; says which index version is served and whether the
-    corpus folder changed since it was built."""
+async def ready(searcher: ReadySearcherDep, settings: SettingsDep) -> Readiness:
+    """Model and index are loaded and the start-up search passed; says which index version is
+    served and whether the corpus folder changed since it was built."""
     manifest = searcher.index.manifest
     # Reading the corpus folder blocks: off the event loop, on a thread searches never use.
     reasons = await to_thread.run_sync(index_problems, settings, manifest)
