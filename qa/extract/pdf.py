@@ -5,6 +5,7 @@ A PDF with no text layer (a scan) is refused with that reason: reading it would 
 from __future__ import annotations
 
 import io
+import re
 import statistics
 
 from pypdf import PdfReader
@@ -19,6 +20,7 @@ from qa.extract.language import detect_language
 SHORT_LINE = 0.75
 # What PDF writers put in the Title field when the author did not.
 _PLACEHOLDER_TITLES = ("untitled", "microsoft word", "document", "sans titre")
+_FILE_NAME = re.compile(r"\S+\.\w{2,5}")
 HEADING_MAX_CHARS = 140
 
 
@@ -82,7 +84,7 @@ def _end(paragraphs: list[str], current: str) -> list[str]:
 
 def _title(value: str | None) -> str | None:
     title = " ".join((value or "").split())
-    if not title or title.lower().startswith(_PLACEHOLDER_TITLES) or "." in title[-5:]:
+    if not title or title.lower().startswith(_PLACEHOLDER_TITLES) or _FILE_NAME.fullmatch(title):
         return None  # "Untitled", "Microsoft Word - x.docx", "article.pdf"
     return title
 
