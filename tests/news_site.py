@@ -24,6 +24,16 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from tests.conftest import ROOT, SEEDS
+from tests.news_pages import (
+    CHROME_PHRASES,
+    LAYOUTS,
+    SITE_NAME,
+    french_date,
+    is_heading,
+    iso,
+    news_page,
+    paragraph_html,
+)
 from tests.news_server import Request, Route, SiteServer
 
 __all__ = [
@@ -40,38 +50,14 @@ __all__ = [
     "news_page",
     "pdf_version",
     "seed_articles",
+    "sitemap",
+    "sitemap_index",
 ]
 
 DEVSET_DOCS = ROOT.parent / "shared" / "devsets" / "piaf-dev" / "docs"
-SITE_NAME = "La Gazette du Numérique"
 PARIS = timezone(timedelta(hours=1))
 FIRST_DATE = datetime(2025, 3, 3, 7, 30, tzinfo=PARIS)
 AUTHORS = ("Camille Martin", "Julien Moreau", "Sophie Lefèvre", "Karim Benali", "Élodie Garnier")
-LAYOUTS = 3
-# Text of the pages' chrome (navigation, cookie banner, sharing, related links, comments,
-# sidebar, footer): none of it is in any article, so none of it belongs in an extraction.
-CHROME_PHRASES = (
-    "Nous utilisons des cookies",
-    "Accepter et fermer",
-    "Partager sur Facebook",
-    "Copier le lien",
-    "À lire aussi",
-    "Lire également",
-    "Les plus lus",
-    "Recevez notre lettre quotidienne",
-    "Réagissez à cet article",
-    "Franchement, encore un article sur les puces",
-    "Merci pour cet éclairage très complet",
-    "Quelqu'un a la source du chiffre",
-    "Tous droits réservés",
-    "Mentions légales",
-)
-COMMENTS = (
-    ("Pierre_du_13", "Franchement, encore un article sur les puces, on en a fait le tour non ?"),
-    ("Mireille L.", "Merci pour cet éclairage très complet, je partage autour de moi."),
-    ("techno-sceptique", "Quelqu'un a la source du chiffre cité au troisième paragraphe ?"),
-)
-NAVIGATION = ("Accueil", "International", "Économie", "Tech", "Culture", "Savoirs", "Vidéos")
 
 
 @dataclass(frozen=True)
@@ -141,185 +127,6 @@ def _article(source: str, title: str, rest: str, n: int, section: str = "Tech") 
     )
 
 
-def _is_heading(paragraph: str) -> bool:
-    return len(paragraph) < 60 and not re.search(r"[.!?:;»)…•]$|^•", paragraph)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
-def _french_date(moment: datetime) -> str:
-    months = "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
-    return f"{moment.day} {months.split()[moment.month - 1]} {moment.year} à {moment:%Hh%M}"
-
-
-# --- Pages ---------------------------------------------------------------------------------
-
-
-def news_page(
-    title: str,
-    paragraphs: Sequence[str],
-    *,
-    url: str,
-    published: datetime,
-    author: str,
-    site: str = SITE_NAME,
-    layout: int = 0,
-    section: str = "Tech",
-    tags: Sequence[str] = (),
-    modified: datetime | None = None,
-    related: Sequence[tuple[str, str]] = (),
-) -> str:
-    """One article in a full news page, in one of LAYOUTS templates; `related` are the
-    (title, url) of the "À lire aussi" links."""
-    e = html.escape
-    blocks = [_block(paragraph, layout) for paragraph in paragraphs]
-    related_links = "".join(f'<li><a href="{e(u)}">{e(t)}</a></li>' for t, u in related)
-    read_also = (
-        f'<aside class="read-also"><strong>À lire aussi</strong><ul>{related_links}</ul></aside>'
-    )
-    middle = min(2, len(blocks))
-    share = (
-        '<div class="share">Partager : <a href="#" class="fb">Partager sur Facebook</a> '
-        '<a href="#">X</a> <a href="#">LinkedIn</a> <button>Copier le lien</button></div>'
-    )
-    comments = "".join(
-        f'<div class="comment"><p class="comment-author">{e(name)}</p><p>{e(text)}</p></div>'
-        for name, text in COMMENTS
-    )
-    time_tag = f'<time datetime="{_iso(published)}">{_french_date(published)}</time>'
-    tag_links = "".join(f'<a href="/tag/{e(t.lower())}/" rel="tag">{e(t)}</a> ' for t in tags)
-    if layout % LAYOUTS == 0:
-        main = (
-            f'<main><article class="article"><header><p class="kicker">{e(section)}</p>'
-            f'<h1>{e(title)}</h1><p class="byline">Par <a rel="author" href="/auteurs/">'
-            f"{e(author)}</a> · {time_tag}</p></header>{share}"
-            f'<div class="article-body">{"".join(blocks[:middle])}{read_also}'
-            f'{"".join(blocks[middle:])}</div><footer class="tags">Mots-clés : {tag_links}'
-            f'</footer></article><section id="comments"><h2>Commentaires (3)</h2>'
-            f"<p>Réagissez à cet article</p>{comments}</section></main>"
-        )
-    elif layout % LAYOUTS == 1:
-        inline = (
-            f'<p class="related-inline"><strong>Lire également :</strong> <a href="'
-            f'{e(related[0][1])}">{e(related[0][0])}</a></p>'
-            if related
-            else ""
-        )
-        main = (
-            f'<div id="page"><div id="content" class="site-content"><div class="post">'
-            f'<div class="entry-header"><h1 class="entry-title">{e(title)}</h1>'
-            f'<div class="entry-meta"><span class="author vcard">{e(author)}</span> '
-            f'<span class="posted-on">{time_tag}</span></div></div><div class="entry-content">'
-            f"{''.join(blocks[:middle])}{inline}{''.join(blocks[middle:])}</div>{share}"
-            f'<div class="post-tags">{tag_links}</div></div><div id="comments" '
-            f'class="comments-area"><h3>3 réponses</h3><p>Réagissez à cet article</p>'
-            f'<ol class="comment-list">{comments}</ol></div></div><div id="sidebar">'
-            f'<div class="widget"><h4>Les plus lus</h4><ol>{related_links}</ol></div>'
-            f'<div class="widget newsletter"><p>Recevez notre lettre quotidienne</p>'
-            f'<input type="email"><button>OK</button></div></div></div>'
-        )
-    else:
-        main = (
-            f'<main id="content"><div class="layout"><section class="story" itemscope '
-            f'itemtype="https://schema.org/NewsArticle"><div class="story__header">'
-            f'<a class="story__section" href="/">{e(section)}</a><h1 itemprop="headline">'
-            f'{e(title)}</h1><div class="story__meta">{e(author)} — {time_tag}</div></div>'
-            f'{share}<figure><img src="/img/illustration.jpg" alt=""><figcaption>Illustration.'
-            f' Photo : AFP</figcaption></figure><div class="story__text" itemprop="articleBody">'
-            f'{"".join(blocks)}</div></section><section class="related"><h2>À lire aussi</h2>'
-            f'<ul>{related_links}</ul></section><section class="comments"><h2>Commentaires'
-            f"</h2><p>Réagissez à cet article</p>"
-            + "".join(
-                f'<article class="comment"><header>{e(name)}</header><p>{e(text)}</p></article>'
-                for name, text in COMMENTS
-            )
-            + "</section></div></main>"
-        )
-    return (
-        f'<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-        f"<title>{e(title)} – {e(site)}</title>"
-        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="description" content="{e(paragraphs[0][:150]) if paragraphs else ""}">'
-        f'<meta name="author" content="{e(author)}"><link rel="canonical" href="{e(url)}">'
-        + _opengraph(title, url, site, published, author, section, tags)
-        + f'<script type="application/ld+json">'
-        f"{_json_ld(title, url, site, published, modified, author, section, tags)}</script>"
-        f'<link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>'
-        f'<div id="cookie-banner" class="cookie-consent"><p>Nous utilisons des cookies pour '
-        f"mesurer l'audience et personnaliser les publicités.</p><button>Accepter et fermer"
-        f'</button><button>Paramétrer</button></div><header class="site-header">'
-        f'<a class="logo" href="/">{e(site)}</a><nav><ul>'
-        + "".join(f'<li><a href="/{e(n.lower())}/">{e(n)}</a></li>' for n in NAVIGATION)
-        + '</ul></nav><form role="search"><input name="q" placeholder="Rechercher"></form>'
-        f'<a class="subscribe" href="/abonnement/">S’abonner</a></header>{main}'
-        f'<footer class="site-footer"><ul><li><a href="/mentions/">Mentions légales</a></li>'
-        f'<li><a href="/contact/">Contact</a></li><li><a href="/rss.xml">Flux RSS</a></li></ul>'
-        f"<p>© 2025 {e(site)}. Tous droits réservés.</p></footer></body></html>\n"
-    )
-
-
-def _block(paragraph: str, layout: int) -> str:
-    if paragraph.startswith("• "):
-        return f"<ul><li>{html.escape(paragraph[2:])}</li></ul>"
-    if _is_heading(paragraph):
-        level = 2 + layout % 2
-        return f"<h{level}>{html.escape(paragraph)}</h{level}>"
-    return f"<p>{html.escape(paragraph)}</p>"
-
-
-def _opengraph(
-    title: str,
-    url: str,
-    site: str,
-    published: datetime,
-    author: str,
-    section: str,
-    tags: Sequence[str],
-) -> str:
-    properties = [
-        ("og:type", "article"),
-        ("og:title", title),
-        ("og:url", url),
-        ("og:site_name", site),
-        ("og:locale", "fr_FR"),
-        ("article:published_time", _iso(published)),
-        ("article:author", author),
-        ("article:section", section),
-        *(("article:tag", tag) for tag in tags),
-    ]
-    return "".join(
-        f'<meta property="{name}" content="{html.escape(value)}">' for name, value in properties
-    )
-
-
-def _json_ld(
-    title: str,
-    url: str,
-    site: str,
-    published: datetime,
-    modified: datetime | None,
-    author: str,
-    section: str,
-    tags: Sequence[str],
-) -> str:
-    data = {
-        "@context": "https://schema.org",
-        "@type": "NewsArticle",
-        "headline": title,
-        "datePublished": _iso(published),
-        "dateModified": _iso(modified or published),
-        "author": [{"@type": "Person", "name": author}],
-        "publisher": {"@type": "Organization", "name": site},
-        "mainEntityOfPage": {"@type": "WebPage", "@id": url},
-        "inLanguage": "fr-FR",
-        "articleSection": section,
-        "keywords": ", ".join(tags),
-    }
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-
-
 # --- Markdown and PDF versions ---------------------------------------------------------------
 
 
@@ -328,7 +135,7 @@ def markdown_version(article: Article) -> str:
     lines = [
         "---",
         f"title: {json.dumps(article.title, ensure_ascii=False)}",
-        f"date: {_iso(article.published)}",
+        f"date: {iso(article.published)}",
         f"author: {json.dumps(article.author, ensure_ascii=False)}",
         f"tags: {json.dumps(list(article.tags), ensure_ascii=False)}",
         "---",
@@ -338,7 +145,7 @@ def markdown_version(article: Article) -> str:
     for paragraph in article.paragraphs:
         if paragraph.startswith("• "):
             lines += ["", f"- {_markdown_escape(paragraph[2:])}"]
-        elif _is_heading(paragraph):
+        elif is_heading(paragraph):
             lines += ["", f"## {_markdown_escape(paragraph)}"]
         else:
             lines += ["", _markdown_escape(paragraph)]
@@ -378,7 +185,7 @@ def pdf_version(article: Article) -> bytes:
     pdf.multi_cell(0, 8, article.title, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     for paragraph in article.paragraphs:
-        pdf.set_font("body", size=13 if _is_heading(paragraph) else 11)
+        pdf.set_font("body", size=13 if is_heading(paragraph) else 11)
         pdf.multi_cell(0, 6, paragraph, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
     return bytes(pdf.output())
@@ -414,8 +221,8 @@ def atom_feed(site: Site) -> str:
     entries = "".join(
         f"<entry><title>{escape(p.article.title)}</title><id>{escape(p.url)}</id>"
         f'<link rel="alternate" type="text/html" href={quoteattr(p.url)}/>'
-        f"<published>{_iso(p.article.published)}</published>"
-        f"<updated>{_iso(p.article.updated)}</updated>"
+        f"<published>{iso(p.article.published)}</published>"
+        f"<updated>{iso(p.article.updated)}</updated>"
         f"<author><name>{escape(p.article.author)}</name></author>"
         f"<summary>{escape(p.article.body[0][:200])}</summary>"
         f'<content type="html">{escape(_html_body(p.article))}</content></entry>'
@@ -425,14 +232,14 @@ def atom_feed(site: Site) -> str:
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="fr">'
         f"<title>{escape(site.name)}</title><id>{site.base_url}/</id>"
-        f"<updated>{_iso(site.updated)}</updated>"
+        f"<updated>{iso(site.updated)}</updated>"
         f'<link rel="self" href="{site.atom_url}"/><link href="{site.base_url}/"/>'
         f"{entries}</feed>\n"
     )
 
 
 def _html_body(article: Article) -> str:
-    return "".join(_block(paragraph, 0) for paragraph in article.paragraphs)
+    return "".join(paragraph_html(paragraph, 0) for paragraph in article.paragraphs)
 
 
 SITEMAP_NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
@@ -440,7 +247,7 @@ SITEMAP_NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
 
 def sitemap(pages: Sequence[SitePage]) -> str:
     urls = "".join(
-        f"<url><loc>{escape(p.url)}</loc><lastmod>{_iso(p.article.updated)}</lastmod></url>"
+        f"<url><loc>{escape(p.url)}</loc><lastmod>{iso(p.article.updated)}</lastmod></url>"
         for p in pages
     )
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset {SITEMAP_NS}>{urls}</urlset>\n'
@@ -448,7 +255,7 @@ def sitemap(pages: Sequence[SitePage]) -> str:
 
 def sitemap_index(children: Mapping[str, datetime]) -> str:
     entries = "".join(
-        f"<sitemap><loc>{escape(url)}</loc><lastmod>{_iso(lastmod)}</lastmod></sitemap>"
+        f"<sitemap><loc>{escape(url)}</loc><lastmod>{iso(lastmod)}</lastmod></sitemap>"
         for url, lastmod in children.items()
     )
     return (
@@ -461,7 +268,7 @@ def news_sitemap(site: Site) -> str:
     urls = "".join(
         f"<url><loc>{escape(p.url)}</loc><news:news><news:publication>"
         f"<news:name>{escape(site.name)}</news:name><news:language>fr</news:language>"
-        f"</news:publication><news:publication_date>{_iso(p.article.published)}"
+        f"</news:publication><news:publication_date>{iso(p.article.published)}"
         f"</news:publication_date><news:title>{escape(p.article.title)}</news:title>"
         "</news:news></url>"
         for p in site.listed
@@ -476,7 +283,7 @@ def home_page(site: Site) -> str:
     """The front page: a list of links, no article on it."""
     teasers = "".join(
         f'<li><a href="{html.escape(p.url)}">{html.escape(p.article.title)}</a> '
-        f"<span>{_french_date(p.article.published)}</span></li>"
+        f"<span>{french_date(p.article.published)}</span></li>"
         for p in site.pages
     )
     name = html.escape(site.name)

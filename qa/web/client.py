@@ -251,9 +251,10 @@ def _without_fragment(url: str) -> str:
 def _guarded_transport(allow_private: bool, hosts: int) -> httpx.HTTPTransport:
     """httpx's transport, its connections opened by `GuardedBackend`. httpx has no parameter
     for httpcore's network backend, so the pool it made is replaced by one that has it."""
-    transport = httpx.HTTPTransport(trust_env=False)
+    ssl_context = httpx.create_ssl_context(trust_env=False)  # loading the CAs takes ~30 ms
+    transport = httpx.HTTPTransport(verify=ssl_context, trust_env=False)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=ssl_context,
         max_connections=4 * hosts,
         max_keepalive_connections=2 * hosts,
         keepalive_expiry=5.0,

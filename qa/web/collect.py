@@ -4,8 +4,8 @@ a stream of outcomes; one bad URL never stops it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from qa.web.client import Refusal, Response, Validators, WebClient
@@ -44,7 +44,9 @@ class _Run:
     sitemaps_read: int = 0
 
 
-def collect(urls: Sequence[str] | None, state: SyncState, client: WebClient) -> Iterator[Outcome]:
+def collect(
+    urls: Sequence[str] | None, state: SyncState, client: WebClient
+) -> Generator[Outcome, None, None]:
     """Reads `urls` (new sources, each remembered in `state` once it answers), or else every
     source `state` remembers, and yields what each gave: `ListingRead` for a feed or sitemap,
     then for each page a `Page` (fetched: to store, then `state.record_page`), `Unchanged` (its
@@ -54,9 +56,11 @@ def collect(urls: Sequence[str] | None, state: SyncState, client: WebClient) -> 
     with its article, and then with the validators of its last response. The caller saves
     `state` when it has stored what it keeps."""
     run = _Run(state, client)
-    for url in urls if urls is not None else list(state.sources):
-        run.sitemaps_read = 0
-        yield from _read_source(run, url, depth=0, given=True)
+    for url in list(urls if urls is not None else state.sources):
+        run.pages.pop(url, None)  # a page named is read as a source, not again as listed
+        if url not in run.done:
+            run.sitemaps_read = 0
+            yield from _read_source(run, url, depth=0, given=True)
     waiting = [(url, listed, source) for url, (listed, source) in run.pages.items()]
     fetches = per_host(
         waiting, lambda job: job[0], lambda job: _page(run, *job), client.hosts_in_parallel
@@ -68,8 +72,19 @@ def collect(urls: Sequence[str] | None, state: SyncState, client: WebClient) -> 
 
 
 def _read_source(run: _Run, url: str, *, depth: int, given: bool) -> Iterator[Outcome]:
-    """A source or an index's child: a listing read (its pages added to the run) or a page."""
+    """A source or an index's child: a listing read (its pages added to the run, its child
+    sitemaps read) or a page. A source given is remembered once it answered with either."""
     run.done.add(url)
+    outcome, entries = _read(run, url, given)
+    if given and isinstance(outcome, ListingRead | Page | Unchanged):
+        run.state.add_source(url)
+    yield outcome
+    if isinstance(outcome, ListingRead):
+        yield from _follow(run, url, outcome.kind, entries, depth)
+
+
+def _read(run: _Run, url: str, given: bool) -> tuple[Outcome, Sequence[Listed]]:
+    """What one source or child sitemap answered, and the entries it lists."""
     listing = run.state.listings.get(url)
     known_page = run.state.pages.get(url)
     record = listing or known_page
@@ -77,39 +92,31 @@ def _read_source(run: _Run, url: str, *, depth: int, given: bool) -> Iterator[Ou
         url, Validators(record.etag, record.last_modified) if record else None
     )
     if isinstance(answer, Refusal):  # gone only for a page: a listing has no article
-        yield _refused(answer) if known_page is not None else _skipped(answer)
-        return
-    if given:
-        run.state.add_source(url)
+        return (_refused(answer) if known_page is not None else _skipped(answer)), ()
     if answer.not_modified:
         if listing is None:
-            yield Unchanged(url, fetched=True)
-            return
-        yield ListingRead(url, listing.kind, len(listing.entries), unchanged=True)
-        yield from _follow(run, url, listing.kind, _remembered(listing.entries), depth)
-        return
+            return Unchanged(url, fetched=True), ()
+        remembered = _remembered(listing.entries)
+        return ListingRead(url, listing.kind, len(remembered), unchanged=True), remembered
     body = gunzipped(answer.body, run.client.max_bytes)
     if body is None:
-        yield Skipped(url, SkipReason.BAD_RESPONSE, "a gzip file broken or over the size limit")
-        return
+        return Skipped(url, SkipReason.BAD_RESPONSE, "a gzip file broken or too large"), ()
     kind = sniff(body, answer.media_type)
-    if (listing_found := listing_kind(kind)) is not None:
-        yield from _read_listing(run, url, answer, body, listing_found, depth)
-    else:
-        yield _as_page(url, answer, body, kind, None, None) if given else _not_a_sitemap(url)
+    if (found := listing_kind(kind)) is None:
+        return (_as_page(url, answer, body, kind, None, None) if given else _not_a_sitemap(url)), ()
+    return _read_listing(run, url, answer, body, found)
 
 
 def _read_listing(
-    run: _Run, url: str, answer: Response, body: bytes, kind: ListingKind, depth: int
-) -> Iterator[Outcome]:
+    run: _Run, url: str, answer: Response, body: bytes, kind: ListingKind
+) -> tuple[Outcome, Sequence[Listed]]:
     try:
         if kind == "feed":
             listed = Sitemap(pages=read_feed(body, answer.final_url))
         else:
             listed = read_sitemap(body, answer.final_url)
     except ListingError as error:
-        yield Skipped(url, SkipReason.BAD_LISTING, str(error))
-        return
+        return Skipped(url, SkipReason.BAD_LISTING, str(error)), ()
     entries = listed.children if kind == "sitemap-index" else listed.pages
     run.state.listings[url] = ListingRecord(
         kind=kind,
@@ -117,8 +124,7 @@ def _read_listing(
         last_modified=answer.last_modified,
         entries={entry.url: iso(entry.changed) for entry in entries},
     )
-    yield ListingRead(url, kind, len(entries), unchanged=False)
-    yield from _follow(run, url, kind, entries, depth)
+    return ListingRead(url, kind, len(entries), unchanged=False), entries
 
 
 def _follow(
@@ -127,8 +133,12 @@ def _follow(
     """An index's child sitemaps read now (bounded); a listing's pages put on the list."""
     if kind != "sitemap-index":
         for entry in entries:
-            if entry.url not in run.done:
-                run.pages.setdefault(entry.url, (entry, url))
+            if entry.url in run.done:
+                continue
+            if (seen := run.pages.get(entry.url)) is None:
+                run.pages[entry.url] = (entry, url)
+            else:
+                run.pages[entry.url] = (_merged(seen[0], entry), seen[1])
         return
     for child in entries:
         if child.url in run.done:
@@ -139,6 +149,21 @@ def _follow(
             continue
         run.sitemaps_read += 1
         yield from _read_source(run, child.url, depth=depth + 1, given=False)
+
+
+def _merged(first: Listed, other: Listed) -> Listed:
+    """A page listed twice (a sitemap and a news sitemap, a sitemap and a feed): the later of
+    its dates, whatever the order the listings were read in, and what either says of it."""
+    dates = [date for date in (first.changed, other.changed) if date is not None]
+    return replace(
+        first,
+        changed=max(dates) if dates else None,
+        title=first.title or other.title,
+        published=first.published or other.published,
+        author=first.author or other.author,
+        content=first.content or other.content,
+        content_type=first.content_type if first.content else other.content_type,
+    )
 
 
 def _page(run: _Run, url: str, listed: Listed, source: str) -> Outcome:

@@ -18,14 +18,16 @@ def read_feed(body: bytes, base_url: str) -> tuple[Listed, ...]:
     """The items of an RSS or Atom feed that link to an http(s) page, in order, each URL
     once. ListingError when nothing in it reads as a feed."""
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
-    if not parsed.get("version") and not parsed.entries:
-        problem = parsed.get("bozo_exception")
-        raise ListingError(f"not an RSS or Atom feed{f': {problem}' if problem else ''}")
     items: dict[str, Listed] = {}
     for entry in parsed.entries[:MAX_ENTRIES]:
         link = _link(entry)
         if link and link not in items:
             items[link] = _listed(entry, link)
+    # feedparser reads broken feeds as well as it can (`bozo`): what it got is kept, but a
+    # broken feed that gave no item, or no feed at all, is an error.
+    if not items and (parsed.get("bozo") or not parsed.get("version")):
+        problem = parsed.get("bozo_exception")
+        raise ListingError(f"not a readable RSS or Atom feed{f': {problem}' if problem else ''}")
     return tuple(items.values())
 
 

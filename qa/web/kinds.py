@@ -48,8 +48,6 @@ def sniff(body: bytes, media_type: str) -> Kind | None:
     if found := _LISTING_ROOT.match(head):
         kind = _ROOTS[found.group(1)]
         return "news-sitemap" if kind == "sitemap" and _NEWS_NAMESPACE in body else kind
-    if media_type in ("application/xml", "text/xml") and head.lstrip().startswith(b"<"):
-        return None  # some other XML document
     return kind_of(body, media_type)
 
 

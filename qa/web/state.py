@@ -96,7 +96,7 @@ class SyncState:
         handle, temporary = tempfile.mkstemp(prefix=f".{STATE_FILE}.", dir=self.path.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:
-                json.dump(data, file, ensure_ascii=False, indent=1, sort_keys=True)
+                json.dump(data, file, ensure_ascii=False, indent=1)  # in the order listed
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(temporary, self.path)

@@ -7,6 +7,7 @@ import gzip
 
 import pytest
 
+from qa.web import Kind
 from qa.web.kinds import charset_of, gunzipped, sniff
 from tests.news_site import Article, markdown_version, news_page, pdf_version, seed_articles
 
@@ -126,9 +127,9 @@ CHARSETS = [
 
 @pytest.mark.parametrize(("body", "kind", "declared", "charset"), CHARSETS)
 def test_the_charset_is_what_the_declarations_and_the_bytes_agree_on(
-    body: bytes, kind: str, declared: str | None, charset: str | None
+    body: bytes, kind: Kind, declared: str | None, charset: str | None
 ) -> None:
-    assert charset_of(body, kind, declared) == charset  # type: ignore[arg-type]
+    assert charset_of(body, kind, declared) == charset
     if charset:
         assert FRENCH in body.decode(charset).lstrip("\ufeff")
 
