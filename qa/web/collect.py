@@ -31,6 +31,7 @@ from qa.web.state import ListingRecord, SyncState, iso
 MAX_SITEMAP_DEPTH = 3
 # Sitemaps read from one source, its index's children included.
 MAX_SITEMAPS = 1000
+BROKEN_GZIP = "a gzip file broken or over the size limit"
 
 
 @dataclass
@@ -100,7 +101,7 @@ def _read(run: _Run, url: str, given: bool) -> tuple[Outcome, Sequence[Listed]]:
         return ListingRead(url, listing.kind, len(remembered), unchanged=True), remembered
     body = gunzipped(answer.body, run.client.max_bytes)
     if body is None:
-        return Skipped(url, SkipReason.BAD_RESPONSE, "a gzip file broken or too large"), ()
+        return Skipped(url, SkipReason.BAD_RESPONSE, BROKEN_GZIP), ()
     kind = sniff(body, answer.media_type)
     if (found := listing_kind(kind)) is None:
         return (_as_page(url, answer, body, kind, None, None) if given else _not_a_sitemap(url)), ()
@@ -181,7 +182,7 @@ def _page(run: _Run, url: str, listed: Listed, source: str) -> Outcome:
         return Unchanged(url, fetched=True)
     body = gunzipped(answer.body, run.client.max_bytes)
     if body is None:
-        return Skipped(url, SkipReason.BAD_RESPONSE, "a gzip file broken or over the size limit")
+        return Skipped(url, SkipReason.BAD_RESPONSE, BROKEN_GZIP)
     return _as_page(url, answer, body, sniff(body, answer.media_type), listed, source)
 
 
