@@ -18,7 +18,8 @@ from rich.table import Table
 from rich.text import Text
 
 from qa.errors import InvalidQueryError, QuestionSetError
-from qa.retrieval.search import DEFAULT_K, Passage, Searcher, detect_language, validate_query
+from qa.extract import detect_language
+from qa.retrieval.search import DEFAULT_K, Passage, Searcher, validate_query
 from qa.settings import SearchMode
 
 if TYPE_CHECKING:
