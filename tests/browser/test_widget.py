@@ -86,6 +86,9 @@ lieu de la carte des fromages. Une image piégée, {IMG_TAG}, s’y trouvait aus
 Les visiteurs peuvent goûter le salers tous les samedis matin.
 """
 HOSTILE_QUESTION = "Quel code le site de la fromagerie affichait-il par erreur ?"
+# Where and when the hostile article was published (its `.meta.json` sidecar).
+HOSTILE_URL = "https://fromagerie.example/actualites/reouverture"
+HOSTILE_PUBLISHED = "2025-03-03"
 
 # The interface text the tests look for, per language (mirrors STRINGS in widget.js).
 UI = {
@@ -290,6 +293,9 @@ def hostile_service(
     corpus = work / "corpus"
     corpus.mkdir()
     (corpus / "fromagerie.txt").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    (corpus / "fromagerie.meta.json").write_text(
+        json.dumps({"url": HOSTILE_URL, "published": HOSTILE_PUBLISHED}), encoding="utf-8"
+    )
     build_index(corpus, work / "index")
     started = start_service(corpus, work / "index", page_server.origin, work / "serve.log")
     yield started
@@ -610,6 +616,33 @@ def test_hostile_markup_is_shown_as_text_and_never_runs(
 
     expect(page.locator("qa-widget").locator("script, img, b")).to_have_count(0)
     assert page.evaluate("() => window.__pwned") is None
+
+
+def test_a_dated_article_shows_its_date_and_links_to_its_page(
+    page: Page, hostile_service: Service
+) -> None:
+    page.goto(f"{hostile_service.url}/")
+    widget = Widget(page)
+    widget.open()
+    widget.ask(HOSTILE_QUESTION)
+    card = widget.passages.first
+    expect(card.locator("time")).to_have_attribute("datetime", HOSTILE_PUBLISHED)
+    expect(card).to_contain_text("Publié le 3 mars 2025")
+    link = card.get_by_role("link", name=f"Lire l’article « {HOSTILE_TITLE} » sur son site")
+    expect(link).to_have_attribute("href", HOSTILE_URL)
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(link).to_contain_text("Lire l’article")
+
+
+def test_an_article_without_a_page_has_no_link_out(page: Page, service: Service) -> None:
+    page.goto(f"{service.url}/")
+    widget = Widget(page)
+    widget.open()
+    widget.ask("Combien ByteDance va-t-il dépenser en puces Nvidia ?")
+    expect(widget.passages.first).to_contain_text("Lire dans l’article")
+    expect(widget.log.get_by_role("link")).to_have_count(0)
+    expect(widget.log.locator("time")).to_have_count(0)
 
 
 def test_phone_layout_fits_the_screen(phone_page: Page, service: Service) -> None:

@@ -48,6 +48,9 @@
       noResults: "Aucun passage à afficher.",
       openSource: "Lire dans l’article",
       openSourceLabel: (rank, title) => `Lire dans l’article, passage ${rank} : « ${title} »`,
+      readOnSite: "Lire l’article",
+      readOnSiteLabel: (title) => `Lire l’article « ${title} » sur son site (nouvel onglet)`,
+      published: (day) => `Publié le ${day}`,
       showMore: "Afficher tout le passage",
       showLess: "Réduire le passage",
       back: "Retour aux réponses",
@@ -82,6 +85,9 @@
       noResults: "No passage to show.",
       openSource: "Read in the article",
       openSourceLabel: (rank, title) => `Read in the article, passage ${rank}: “${title}”`,
+      readOnSite: "Read the article",
+      readOnSiteLabel: (title) => `Read “${title}” on its site (new tab)`,
+      published: (day) => `Published ${day}`,
       showMore: "Show the whole passage",
       showLess: "Collapse the passage",
       back: "Back to the answers",
@@ -211,6 +217,8 @@
       overflow: hidden; }
     .source-file { margin: 2px 0 0; font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo,
       Consolas, monospace; color: var(--qa-muted); overflow-wrap: anywhere; }
+    .published { margin: 2px 0 0; font-size: 12px; color: var(--qa-muted); }
+    a.link-button { text-decoration: none; }
     .passage-text { margin: 8px 0 0; font-size: 14px; line-height: 1.55; color: #374151;
       white-space: pre-line; overflow-wrap: anywhere; }
     mark { background: var(--qa-mark); color: inherit; border-radius: 3px; padding: 0 2px;
@@ -274,6 +282,11 @@
       "M4 19.5A2.5 2.5 0 0 1 6.5 17H20V3H6.5A2.5 2.5 0 0 0 4 5.5z",
       "M4 19.5A2.5 2.5 0 0 0 6.5 22H20v-5",
     ],
+    external: [
+      "M14 4h6v6",
+      "M20 4 10 14",
+      "M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5",
+    ],
   };
 
   // ------------------------------------------------------------------------ configuration
@@ -321,6 +334,26 @@
     }
     node.append(...children);
     return node;
+  }
+
+  // The article's page, only when it is an http(s) URL: anything else (javascript:, data:)
+  // is never made a link, whatever the service sends.
+  function pageURL(url) {
+    if (typeof url !== "string") return null;
+    try {
+      const parsed = new URL(url);
+      return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  // "2025-03-03" -> "3 mars 2025" / "March 3, 2025"; null for anything else.
+  function publicationDate(day, lang) {
+    if (typeof day !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(day)) return null;
+    const date = new Date(`${day}T00:00:00Z`);
+    if (Number.isNaN(date.getTime())) return null;
+    return new Intl.DateTimeFormat(lang, { dateStyle: "long", timeZone: "UTC" }).format(date);
   }
 
   function icon(name, size = 20) {
@@ -709,6 +742,23 @@
       );
       open.addEventListener("click", () => this.openSource(result, open));
       const actions = el("div", { class: "passage-actions" }, open);
+      const href = pageURL(result.url);
+      if (href) {
+        actions.append(
+          el(
+            "a",
+            {
+              class: "link-button",
+              href,
+              target: "_blank",
+              rel: "noopener noreferrer",
+              "aria-label": t.readOnSiteLabel(title),
+            },
+            icon("external", 15),
+            el("span", { text: t.readOnSite }),
+          ),
+        );
+      }
       if (truncated) {
         const more = el("button", {
           class: "link-button quiet",
@@ -736,11 +786,19 @@
             { class: "source-meta" },
             el("h3", { class: "source-title", text: title }),
             el("p", { class: "source-file", text: result.source }),
+            ...this.renderPublished(result.published),
           ),
         ),
         text,
         actions,
       );
+    }
+
+    renderPublished(published) {
+      const day = publicationDate(published, this.cfg.lang);
+      if (!day) return [];
+      const when = el("time", { datetime: published, text: day });
+      return [el("p", { class: "published" }, this.t.published(""), when)];
     }
 
     errorMessage(error) {
