@@ -2,10 +2,15 @@
 this process's memory: one limit per server process).
 
 A request carrying a configured API key (`Authorization: Bearer KEY`, checked by `qa.serve.access`)
-counts against its key's limit; any other request, an unknown key included, counts against its
-client address, so that inventing keys buys nothing. The address is the connection's, or the
-one a trusted proxy forwarded (`ProxyHeadersMiddleware`, configured with the trusted proxies,
-sets it before this runs).
+counts against its key's limit (600 a minute unless set, so that one leaked key cannot take the
+whole service); any other request, an unknown key included, counts against its client address
+(no limit unless set), so that inventing keys buys nothing. The address is the connection's, or
+the one a trusted proxy forwarded (`ProxyHeadersMiddleware`, configured with the trusted
+proxies, sets it before this runs).
+
+The routes that read the index are limited (`READERS` in `qa.serve.deps`); the admin key reads
+under the same rule, with a budget of its own. The document API is not: only the admin key
+reaches it, and its writes go one at a time through the index's writer lock.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
-"""Types of the fields that HTTP requests carry, shared by the routes' request models."""
+"""Types of the fields that HTTP requests carry, shared by the routes' request models, and the
+rules of the schema that pydantic does not enforce itself."""
 
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
@@ -20,3 +23,48 @@ def _written_as_iso_date(value: object) -> object:
 
 
 IsoDate = Annotated[date, BeforeValidator(_written_as_iso_date)]
+
+
+def _json_integer(value: object) -> object:
+    """A number with no fractional part, as the schema's `integer` reads JSON (1, 1.0 and 1e1 are
+    integers there), as an int; a boolean or a string is not one, as pydantic alone would read
+    true as 1 and "5" as 5."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError("must be an integer")
+
+
+JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
+
+
+def _letter_and_digit_runs() -> Iterator[tuple[int, int]]:
+    """The first and last code points of each run of consecutive characters that `str.isalnum`
+    accepts."""
+    first: int | None = None
+    for code_point in range(sys.maxunicode + 2):
+        inside = code_point <= sys.maxunicode and chr(code_point).isalnum()
+        if inside and first is None:
+            first = code_point
+        elif not inside and first is not None:
+            yield first, code_point - 1
+            first = None
+
+
+def _in_class(code_point: int) -> str:
+    # Past U+FFFF the character itself: `\uXXXX` names a UTF-16 unit, and the validators read
+    # patterns by code point (as ECMA-262 does with the `u` flag, Python and Rust always).
+    return f"\\u{code_point:04X}" if code_point <= 0xFFFF else chr(code_point)
+
+
+# A letter or a digit as the search requires one in a question (`validate_query` of
+# `qa.retrieval.search`: `str.isalnum`, the Unicode general categories L and N of this Python),
+# as one character class written out: a validator's `\p{L}` follows its own Unicode version and
+# would admit letters this Python does not know yet.
+LETTER_OR_DIGIT = "[{}]".format(
+    "".join(
+        _in_class(first) if first == last else f"{_in_class(first)}-{_in_class(last)}"
+        for first, last in _letter_and_digit_runs()
+    )
+)

@@ -1,17 +1,26 @@
 """schemathesis against the real app on a real uvicorn server (real model, real index of
 `seeds/`): generated requests, valid and invalid, for every operation of the schema. No answer
-may be a server error, and every answer must be what the schema says (status, content type,
-body, headers). Bounded: MAX_EXAMPLES per operation and mode, a fixed seed (derandomize)."""
+may be a server error, every answer must be what the schema says (status, content type, body,
+headers), what the schema forbids is refused and what it allows is accepted. Then `schemathesis
+run` itself over the whole API with the admin key, every check and every phase (the coverage
+phase's unlisted methods and missing headers, the stateful phase's PUT / GET / DELETE
+sequences). Bounded: a number of cases per operation and mode, a fixed seed."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
+import jsonschema_rs
 import pytest
 import schemathesis
 import uvicorn
@@ -23,6 +32,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -31,9 +41,12 @@ from schemathesis.specs.openapi.checks import (
 from qa.serve import app as api
 from qa.settings import Settings
 from qa.store import EmbeddedStore
-from tests.conftest import free_port
+from tests.conftest import assert_error, free_port
 
 MAX_EXAMPLES = 150
+# Each invalid search drawn builds the question's strategy again, and its pattern spells out every
+# letter and digit of Unicode (about a second a case): fewer.
+MAX_NEGATIVE_EXAMPLES = 40
 # Each accepted document call embeds an article and publishes an index version (about a second).
 MAX_DOCUMENT_EXAMPLES = 40
 ADMIN_KEY = "fuzz-admin-key"
@@ -61,7 +74,11 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
     negative_data_rejection,  # what the schema forbids is refused with a 4xx
+    positive_data_acceptance,  # what it allows is not refused (a 404 for an unknown name aside)
 ]
+# `schemathesis run` over the whole API: cases per operation in each phase, and its own time.
+CLI_EXAMPLES = 30
+CLI_TIMEOUT_S = 300
 CASES: Counter[str] = Counter()
 
 
@@ -102,12 +119,9 @@ def fuzzed_url(real_index: EmbeddedStore, settings: Settings) -> Iterator[str]:
     print(f"\nschemathesis cases per operation: {dict(sorted(CASES.items()))}")
 
 
-@pytest.fixture(scope="module")
-def editable_url(
-    real_index: EmbeddedStore, settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The app with the document API on, over copies of the corpus and index that it edits."""
-    folder = tmp_path_factory.mktemp("fuzz-documents")
+def editable_app(settings: Settings, folder: Path) -> FastAPI:
+    """The app with the document API on, over copies in `folder` of the corpus and index that
+    it edits."""
     shutil.copytree(settings.corpus_dir, folder / "corpus")
     shutil.copytree(settings.index_dir, folder / "index")
     editable = settings.model_copy(
@@ -116,9 +130,20 @@ def editable_url(
             "index_dir": folder / "index",
             "admin_api_key": SecretStr(ADMIN_KEY),
             "reload_interval": 0,
+            # Every request carries the admin key: the default per-key limit (600/minute) would
+            # answer 429 part of the way through a run.
+            "api_key_rate_limit": None,
         }
     )
-    with serving(api.create_app(editable), "uvicorn-fuzz-documents") as url:
+    return api.create_app(editable)
+
+
+@pytest.fixture(scope="module")
+def editable_url(
+    real_index: EmbeddedStore, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    app = editable_app(settings, tmp_path_factory.mktemp("fuzz-documents"))
+    with serving(app, "uvicorn-fuzz-documents") as url:
         yield url
 
 
@@ -150,8 +175,10 @@ def test_generated_requests_get_documented_answers_and_no_server_error(
         # array, which is the request without it: valid, so answered. Every other check stays.
         checks = [check for check in CHECKS if check is not negative_data_rejection]
 
+    examples = MAX_EXAMPLES if mode == GenerationMode.POSITIVE else MAX_NEGATIVE_EXAMPLES
+
     @given(case=operation.as_strategy(generation_mode=mode))
-    @bounded(MAX_EXAMPLES)
+    @bounded(examples)
     def call(case: schemathesis.Case) -> None:
         nonlocal cases
         cases += 1
@@ -159,8 +186,8 @@ def test_generated_requests_get_documented_answers_and_no_server_error(
 
     call()
     CASES[f"{method} {path} ({mode})"] = cases
-    # A few operations have fewer distinct inputs than MAX_EXAMPLES (/health has none).
-    assert cases >= (1 if path in ("/health", "/ready", "/sources") else 50), cases
+    # A few operations have fewer distinct inputs than `examples` (/health has none).
+    assert cases >= (1 if path in ("/health", "/ready", "/sources") else examples // 3), cases
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +219,101 @@ def test_generated_document_requests_get_documented_answers_and_no_server_error(
     assert statuses.total() >= (1 if path == "/documents" else 20), statuses
     if (method, mode) in (("PUT", GenerationMode.POSITIVE), ("GET", GenerationMode.POSITIVE)):
         assert statuses[200] > 0, statuses  # articles really written and published
+
+
+# --- the question: what the schema allows, the server accepts ----------------------------------
+
+# Refused: control characters alone (C0, C1: U+008D), zero-width characters, white space,
+# punctuation, an emoji. Accepted: one letter or digit among them, of any script.
+FORBIDDEN_QUESTIONS = [
+    "\x8d",
+    "\x00\x1b\x7f",
+    "\x80\x9f",
+    "\u200b\u200d\ufeff",
+    " \t\n\xa0\u3000",
+    "?!",
+    "\U0001f600",
+]
+ALLOWED_QUESTIONS = ["\x8dpuce\x8d", "\u200bpuce", "910B", "٣", "中", "\U0001d400"]
+
+
+@pytest.fixture(scope="module")
+def question_schema(fuzzed_url: str) -> jsonschema_rs.Validator:
+    """The question's schema as the server publishes it (the body's and the query string's)."""
+    schema = httpx.get(f"{fuzzed_url}/openapi.json").json()
+    body = schema["components"]["schemas"]["SearchRequest"]["properties"]["question"]
+    query = next(p for p in schema["paths"]["/search"]["get"]["parameters"] if p["name"] == "q")
+    assert body["pattern"] == query["schema"]["pattern"]
+    return jsonschema_rs.Draft202012Validator(body)
+
+
+@pytest.mark.parametrize(
+    ("question", "allowed"),
+    [(question, False) for question in FORBIDDEN_QUESTIONS]
+    + [(question, True) for question in ALLOWED_QUESTIONS],
+)
+def test_a_question_is_accepted_exactly_when_the_schema_allows_it(
+    fuzzed_url: str, question_schema: jsonschema_rs.Validator, question: str, allowed: bool
+) -> None:
+    with httpx.Client(base_url=fuzzed_url, timeout=60) as client:
+        answers = [
+            client.post("/search", json={"question": question, "k": 1}),
+            client.get("/search", params={"q": question, "k": 1}),
+        ]
+
+    assert question_schema.is_valid(question) is allowed
+    if allowed:
+        assert [answer.status_code for answer in answers] == [200, 200]
+    else:
+        for answer in answers:
+            assert_error(answer, 422, "invalid_request", "question:")
+
+
+@pytest.mark.parametrize(
+    ("k", "allowed"),
+    [("2", True), ("2.0", True), ("2e0", True), ("true", False), ('"2"', False), ("2.5", False)],
+)
+def test_k_is_accepted_exactly_when_the_schema_calls_it_an_integer(
+    fuzzed_url: str, k: str, allowed: bool
+) -> None:
+    body = f'{{"question": "puce", "k": {k}}}'
+    response = httpx.post(
+        f"{fuzzed_url}/search", content=body, headers={"Content-Type": "application/json"}
+    )
+
+    assert jsonschema_rs.validator_for({"type": "integer"}).is_valid(json.loads(k)) is allowed
+    if allowed:
+        assert response.status_code == 200, response.text
+        assert len(response.json()["results"]) == 2
+    else:
+        assert_error(response, 422, "invalid_request", "k:", "integer")
+
+
+# --- `schemathesis run` over the whole API ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def whole_api_url(
+    real_index: EmbeddedStore, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The whole API, document routes on, over copies of its own (the stateful phase deletes)."""
+    app = editable_app(settings, tmp_path_factory.mktemp("fuzz-whole-api"))
+    with serving(app, "uvicorn-fuzz-whole-api") as url:
+        yield url
+
+
+def test_schemathesis_run_with_every_check_and_phase_finds_nothing(
+    whole_api_url: str, tmp_path: Path
+) -> None:
+    command = [
+        *(sys.executable, "-m", "schemathesis.cli", "run", f"{whole_api_url}/openapi.json"),
+        *("--checks", "all", "--phases", "examples,coverage,fuzzing,stateful"),
+        *("--max-examples", str(CLI_EXAMPLES), "--seed", "21", "--workers", "1"),
+        *("--header", f"Authorization: Bearer {ADMIN_KEY}", "--request-timeout", "60"),
+        *("--generation-database", "none", "--no-color"),
+    ]
+    run = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False
+    )
+
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -17,27 +17,31 @@ from qa.serve.admission import Admission, is_costly
 from qa.serve.deps import READER_RESPONSES, READERS, AdmissionDep, SearcherDep, SettingsDep
 from qa.serve.http_errors import ErrorBody
 from qa.serve.http_hygiene import answer_head
-from qa.serve.request_types import IsoDate
+from qa.serve.request_types import LETTER_OR_DIGIT, IsoDate, JsonInteger
 from qa.settings import SearchMode
 from qa.store import SearchFilter
 
 router = APIRouter()
 
-# The blank-question rule, shown in the schema (the validators enforce it, with clearer
-# messages): at least one character that is not white space.
-NOT_BLANK: JsonDict = {"pattern": r"\S"}
+# What a question must hold, in the schema: a letter or a digit, without which the search refuses
+# it (422 from `validate_query` of `qa.retrieval.search`, or from `_not_blank` below when blank,
+# each with a clearer message than a pattern's).
+QUESTION_RULE: JsonDict = {"pattern": LETTER_OR_DIGIT}
+QUESTION = (
+    "The question: at least one letter or digit (Unicode general category L or N), "
+    f"at most {MAX_QUESTION_CHARS:,} characters."
+)
 
 
 class SearchRequest(BaseModel):
     question: str = Field(
         max_length=MAX_QUESTION_CHARS,
+        description=QUESTION,
         examples=["Quelle puce ByteDance développe-t-il ?"],
-        json_schema_extra=NOT_BLANK,
+        json_schema_extra=QUESTION_RULE,
     )
-    # Strict: a JSON integer only, not true, "5" or 1e1 (the query string's k stays lax).
-    k: int = Field(
-        DEFAULT_K, ge=1, le=MAX_K, strict=True, description="Number of passages to return."
-    )
+    # A JSON integer, 1.0 included, but not true or "5" (the query string's k stays lax).
+    k: JsonInteger = Field(DEFAULT_K, ge=1, le=MAX_K, description="Number of passages to return.")
     mode: SearchMode | None = Field(
         None, description="Retrieval mode; the service default if absent."
     )
@@ -96,9 +100,7 @@ async def search_get(
     settings: SettingsDep,
     q: Annotated[
         str,
-        Query(
-            max_length=MAX_QUESTION_CHARS, description="The question.", json_schema_extra=NOT_BLANK
-        ),
+        Query(max_length=MAX_QUESTION_CHARS, description=QUESTION, json_schema_extra=QUESTION_RULE),
     ],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
     mode: SearchMode | None = None,
