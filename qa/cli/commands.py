@@ -21,6 +21,7 @@ from qa.errors import QAError, require_extra
 from qa.settings import SearchMode, Settings, load_settings
 
 if TYPE_CHECKING:
+    from qa.corpus.documents import CorpusEdit
     from qa.encoders import Encoder
     from qa.evaluation.compare import Config
     from qa.evaluation.evaluate import Report
@@ -90,7 +91,7 @@ def _build_index(
     out: Console,
     *,
     wait: float = 0.0,
-    edit: Callable[[], object] | None = None,
+    edit: Callable[[], CorpusEdit] | None = None,
 ) -> None:
     """Index the corpus incrementally and publish a new version; say what changed."""
     from qa.indexing.build import update_index

@@ -1,23 +1,136 @@
 """Editing the corpus folder: add, replace and remove articles by name, safely.
 
 Names are plain file names: nothing that could leave the corpus folder. Files are written to a
-temporary name and renamed, so a reader of the folder never sees half an article. The caller
-publishes the change (`qa.indexing.build.update_index`), holding the writer lock around both.
+temporary name and renamed, so a reader of the folder never sees half an article. Every edit
+can be undone until it is kept (`CorpusEdit`): the caller publishes the change
+(`qa.indexing.build.update_index`), holding the writer lock around both, and undoes the edit if
+the publication fails, so that the corpus folder and the served index never disagree.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from qa.corpus.ingest import Metadata, metadata_path, parse_document, read_metadata
-from qa.errors import CorpusError, DocumentError, DocumentNotFoundError
+from qa.corpus.ingest import (
+    Document,
+    Metadata,
+    metadata_path,
+    parse_document,
+    read_documents,
+    read_metadata,
+)
+from qa.errors import CorpusError, DocumentError, DocumentNotFoundError, LastDocumentError
 from qa.settings import Settings
 
 # Letters, digits, dot, dash, underscore; starting with a letter or digit: no "/", no "..".
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}"
 _NAME = re.compile(NAME_PATTERN)
+# What an edit writes besides articles, hidden and never read as corpus entries: the temporary
+# file of a write, and the backup of a file replaced or removed until the edit is kept.
+_TEMP, _BACKUP = ".tmp-", ".undo-"
+_LEFTOVER = re.compile(rf"\..+(?:{re.escape(_TEMP)}|{re.escape(_BACKUP)})[0-9]+")
+
+
+class CorpusEdit:
+    """Files written and removed in the corpus folder, undoable until kept.
+
+    A file about to be replaced is first hard-linked to a hidden backup (it never goes missing),
+    a file removed is renamed to one; `undo` puts every file back as it was, `keep` deletes the
+    backups. A killed editor leaves its backups: the next writer removes them (`clean_edits`),
+    keeping the edit, as a run killed after its edit always did.
+    """
+
+    def __init__(self, corpus_dir: Path) -> None:
+        self.corpus_dir = corpus_dir
+        # Each touched name -> its backup, or None when it did not exist before this edit.
+        self._before: dict[str, Path | None] = {}
+
+    def write(self, name: str, data: bytes) -> None:
+        path = self.corpus_dir / name
+        temp = path.with_name(f".{name}{_TEMP}{os.getpid()}")
+        try:
+            with temp.open("wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            self._save(path, link=True)
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def remove(self, name: str) -> None:
+        path = self.corpus_dir / name
+        if os.path.lexists(path):
+            self._save(path, link=False)
+
+    def undo(self) -> None:
+        """Every touched file back as it was before this edit, latest first."""
+        for name, backup in reversed(self._before.items()):
+            path = self.corpus_dir / name
+            if backup is None:
+                path.unlink(missing_ok=True)
+            else:
+                os.replace(backup, path)
+        self._before.clear()
+
+    def keep(self) -> None:
+        """The edit stays: its backups are deleted (one that cannot be is a leftover that the
+        next writer removes: the edit is published by then)."""
+        for backup in self._before.values():
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    backup.unlink()
+        self._before.clear()
+
+    def _save(self, path: Path, *, link: bool) -> None:
+        """Keeps what `path` is before its first change in this edit: a hard link to it (the
+        link itself for a symbolic link), or `path` renamed, away from the corpus entries."""
+        if path.name in self._before:
+            if not link:  # its state before this edit is saved already
+                path.unlink()
+            return
+        if not os.path.lexists(path):
+            self._before[path.name] = None
+            return
+        backup = path.with_name(f".{path.name}{_BACKUP}{os.getpid()}")
+        backup.unlink(missing_ok=True)
+        if link:
+            os.link(path, backup, follow_symlinks=False)
+        else:
+            os.replace(path, backup)
+        self._before[path.name] = backup
+
+
+@contextmanager
+def _editing(corpus_dir: Path) -> Iterator[CorpusEdit]:
+    """A new edit, undone if the block fails half-way (a full disk while writing a sidecar)."""
+    edit = CorpusEdit(corpus_dir)
+    try:
+        yield edit
+    except BaseException as error:
+        edit.undo()
+        if isinstance(error, OSError):
+            raise CorpusError(
+                f"cannot change the corpus folder {corpus_dir}: {error.strerror or error}; "
+                "nothing was changed"
+            ) from error
+        raise
+
+
+def clean_edits(corpus_dir: Path) -> list[str]:
+    """Remove the temporary files and backups a killed editor left; the caller holds the writer
+    lock, so no edit is under way. Returns what was removed."""
+    if not corpus_dir.is_dir():
+        return []
+    removed = sorted(p for p in corpus_dir.iterdir() if _LEFTOVER.fullmatch(p.name))
+    for leftover in removed:
+        leftover.unlink(missing_ok=True)
+    return [leftover.name for leftover in removed]
 
 
 def article_name(name: str) -> str:
@@ -44,31 +157,20 @@ def check_article(settings: Settings, name: str, data: bytes, metadata: Metadata
     return name
 
 
-def write_article(settings: Settings, name: str, data: bytes, metadata: Metadata) -> str:
-    """Check an article and write it (and its metadata) into the corpus folder; its file name."""
+def write_article(settings: Settings, name: str, data: bytes, metadata: Metadata) -> CorpusEdit:
+    """Check an article and write it (and its metadata) into the corpus folder."""
     name = check_article(settings, name, data, metadata)
-    path = settings.corpus_dir / name
-    _write_atomically(path, data)
-    sidecar = metadata_path(path)
-    if metadata == Metadata():
-        sidecar.unlink(missing_ok=True)
-    else:
-        _write_atomically(sidecar, metadata.model_dump_json(exclude_none=True).encode())
-    return name
+    with _editing(settings.corpus_dir) as edit:
+        _write(edit, name, data, metadata)
+    return edit
 
 
-def delete_article(settings: Settings, name: str) -> str:
-    """Remove an article (and its metadata) from the corpus folder; its file name."""
-    name = article_name(name)
-    path = settings.corpus_dir / name
-    if not path.is_file():
-        raise DocumentNotFoundError(name)
-    path.unlink()
-    metadata_path(path).unlink(missing_ok=True)
-    return name
+def delete_article(settings: Settings, name: str) -> CorpusEdit:
+    """Remove an article (and its metadata) from the corpus folder."""
+    return remove_documents(settings, [name])
 
 
-def add_files(settings: Settings, files: list[Path]) -> None:
+def add_files(settings: Settings, files: list[Path]) -> CorpusEdit:
     """Copy article files (with their sidecar metadata) into the corpus; all are checked first."""
     articles = []
     for file in files:
@@ -78,25 +180,46 @@ def add_files(settings: Settings, files: list[Path]) -> None:
             raise DocumentError(f"cannot add {file}: {error.strerror or error}") from error
         except CorpusError as error:
             raise DocumentError(f"cannot add {file}: {error}") from error
-    for name, data, metadata in articles:
-        check_article(settings, name, data, metadata)
-    for name, data, metadata in articles:
-        write_article(settings, name, data, metadata)
+    checked = [
+        (check_article(settings, name, data, metadata), data, metadata)
+        for name, data, metadata in articles
+    ]
+    with _editing(settings.corpus_dir) as edit:
+        for name, data, metadata in checked:
+            _write(edit, name, data, metadata)
+    return edit
 
 
-def remove_documents(settings: Settings, names: list[str]) -> None:
-    """Remove articles from the corpus; all must exist, or nothing is removed."""
-    for name in names:
-        if not (settings.corpus_dir / article_name(name)).is_file():
-            raise DocumentNotFoundError(article_name(name))
-    for name in names:
-        delete_article(settings, name)
+def remove_documents(settings: Settings, names: list[str]) -> CorpusEdit:
+    """Remove articles (and their metadata) from the corpus; all must exist and a readable
+    article must remain, or nothing is removed."""
+    files = [article_name(name) for name in names]
+    for file in files:
+        if not (settings.corpus_dir / file).is_file():
+            raise DocumentNotFoundError(file)
+    _refuse_removing_the_last(settings, set(files))
+    with _editing(settings.corpus_dir) as edit:
+        for file in files:
+            edit.remove(file)
+            edit.remove(metadata_path(Path(file)).name)
+    return edit
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with temp.open("wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temp, path)
+def _write(edit: CorpusEdit, name: str, data: bytes, metadata: Metadata) -> None:
+    edit.write(name, data)
+    sidecar = metadata_path(Path(name)).name
+    if metadata == Metadata():
+        edit.remove(sidecar)
+    else:
+        edit.write(sidecar, metadata.model_dump_json(exclude_none=True).encode())
+
+
+def _refuse_removing_the_last(settings: Settings, files: set[str]) -> None:
+    """LastDocumentError unless an article outside `files` can be indexed: an index needs one.
+    Reads the corpus only until it finds one."""
+    entries = read_documents(settings.corpus_dir, settings.max_article_bytes)
+    if not any(isinstance(e, Document) and e.name not in files for e in entries):
+        raise LastDocumentError(
+            f"removing {', '.join(sorted(files))} would leave no readable article in the "
+            "corpus, and an index needs one: nothing was changed; add an article first"
+        )

@@ -7,10 +7,14 @@ downstream indexes straight into what `GET /sources/{name}` shows. Normalisation
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,6 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from qa.corpus.checks import WebUrl, control_character
 from qa.errors import CorpusError
 
 BlockKind = Literal["heading", "paragraph"]
@@ -26,6 +31,8 @@ BlockKind = Literal["heading", "paragraph"]
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 # `article.txt` may have a sidecar `article.meta.json`: {"url": ..., "published": "YYYY-MM-DD"}.
 METADATA_SUFFIX = ".meta.json"
+# The fingerprint of a corpus entry that is skipped (its bytes are not what is indexed).
+UNREADABLE = "unreadable"
 
 # A heading is a short line that does not end like a sentence; headlines may end with "?".
 HEADING_MAX_WORDS = 16
@@ -116,7 +123,7 @@ class Metadata(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = None
+    url: WebUrl | None = None
     published: date | None = None
 
 
@@ -140,16 +147,59 @@ def shorten(text: str, limit: int) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The `*.txt` files of a corpus folder (any case: `X.TXT` too), sorted by name.
+def scan_corpus(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """The article files of a corpus folder (`*.txt` in any case, `X.TXT` too; sorted by name),
+    and the entries that claim to be part of the corpus but cannot be read, each with why: a
+    `*.txt` that is a folder, a FIFO or another special file (never opened: a FIFO would
+    block), a dangling or looping symbolic link; a sidecar whose article is missing.
 
-    Subfolders are not read: a corpus is one folder.
+    Subfolders and other files are not read: a corpus is one folder of articles.
     """
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
-    return sorted(
-        path for path in corpus_dir.iterdir() if path.suffix.lower() == ".txt" and path.is_file()
-    )
+    entries = sorted(corpus_dir.iterdir())
+    stems = {path.stem for path in entries if _is_article_name(path)}
+    articles, skipped = [], []
+    for path in entries:
+        if _is_article_name(path):
+            problem = not_a_file(path)
+            if problem is None:
+                articles.append(path)
+            else:
+                skipped.append(SkippedFile(path.name, problem))
+        elif path.name.endswith(METADATA_SUFFIX):
+            stem = path.name.removesuffix(METADATA_SUFFIX)
+            if stem not in stems:
+                skipped.append(SkippedFile(path.name, f"metadata of {stem}.txt, which is missing"))
+    return articles, skipped
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """The article files of a corpus folder that can be read, sorted by name (`scan_corpus`)."""
+    return scan_corpus(corpus_dir)[0]
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why a corpus entry is not a file to read, found without opening it; None for a regular
+    file or a link to one."""
+    try:
+        mode = path.stat().st_mode  # through links
+    except OSError as error:
+        if path.is_symlink() and error.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if path.is_symlink() and error.errno == errno.ENOENT:
+            return f"a symbolic link to a missing file ({os.readlink(path)})"
+        return error.strerror or str(error)
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder, not a file (subfolders are not read)"
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"{kind}, not a regular file (not read)"
+
+
+def _is_article_name(path: Path) -> bool:
+    return path.suffix.lower() == ".txt"
 
 
 def metadata_path(article: Path) -> Path:
@@ -160,15 +210,16 @@ def metadata_path(article: Path) -> Path:
 def fingerprint(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, str]:
     """Name -> SHA-256 of every corpus file, to tell whether an index is stale.
 
-    A file that cannot be read or is refused gets "unreadable": indexing reports it, this
-    only compares.
+    A file that cannot be read or is refused, and an entry that is not a file, get
+    "unreadable": indexing reports them, this only compares.
     """
-    hashes = {}
-    for path in corpus_files(corpus_dir):
+    articles, skipped = scan_corpus(corpus_dir)
+    hashes = dict.fromkeys((entry.name for entry in skipped), UNREADABLE)
+    for path in articles:
         try:
             hashes[path.name] = _sha256(read_article(path, corpus_dir, max_bytes))
         except (OSError, CorpusError):
-            hashes[path.name] = "unreadable"
+            hashes[path.name] = UNREADABLE
     return hashes
 
 
@@ -186,29 +237,49 @@ def read_article(path: Path, corpus_dir: Path, max_bytes: int) -> bytes:
 def read_metadata(path: Path) -> Metadata:
     """The sidecar metadata of an article file; none if it has no sidecar."""
     sidecar = metadata_path(path)
-    if not sidecar.is_file():
+    if not os.path.lexists(sidecar):
         return Metadata()
     try:
+        if problem := not_a_file(sidecar):
+            raise CorpusError(problem)
         return Metadata.model_validate(json.loads(sidecar.read_bytes()))
-    except (OSError, ValueError, ValidationError) as error:
-        detail = error.errors()[0]["msg"] if isinstance(error, ValidationError) else error
-        raise CorpusError(f"unreadable metadata {sidecar.name}: {detail}") from error
+    except (OSError, ValueError, ValidationError, CorpusError) as error:
+        raise CorpusError(f"unreadable metadata {sidecar.name}: {_reason(error)}") from error
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else first["msg"]
+    return str(error)
+
+
+def read_documents(corpus_dir: Path, max_bytes: int) -> Iterator[Document | SkippedFile]:
+    """Each entry of a corpus folder, read as it is asked for: a Document, or a SkippedFile
+    saying why not (the entries that are not files first)."""
+    articles, skipped = scan_corpus(corpus_dir)
+    yield from skipped
+    for path in articles:
+        try:
+            yield parse_document(
+                path.name, read_article(path, corpus_dir, max_bytes), read_metadata(path)
+            )
+        except (OSError, CorpusError) as error:
+            yield SkippedFile(path.name, str(error))
 
 
 def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
     """Every readable article of the folder; unreadable, empty, too large or out-of-folder
-    files are listed as skipped."""
+    files, and entries that are not files, are listed as skipped (by name)."""
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
-    for path in corpus_files(corpus_dir):
-        try:
-            document = parse_document(
-                path.name, read_article(path, corpus_dir, max_bytes), read_metadata(path)
-            )
-        except (OSError, CorpusError) as error:
-            skipped.append(SkippedFile(path.name, str(error)))
-            continue
-        documents.append(document)
+    for entry in read_documents(corpus_dir, max_bytes):
+        if isinstance(entry, Document):
+            documents.append(entry)
+        else:
+            skipped.append(entry)
+    skipped.sort(key=lambda entry: entry.name)
     if not documents:
         detail = "; ".join(f"{s.name}: {s.reason}" for s in skipped) or "no *.txt file"
         raise CorpusError(f"no readable article in {corpus_dir} ({detail})")
@@ -223,6 +294,8 @@ def parse_document(name: str, data: bytes, metadata: Metadata | None = None) -> 
         raise CorpusError(f"not valid UTF-8 (byte {error.start})") from error
     if not text.strip():
         raise CorpusError("empty file")
+    if problem := control_character(text):
+        raise CorpusError(problem)
     blocks = tuple(find_blocks(text))
     if not blocks:
         raise CorpusError("no content line")

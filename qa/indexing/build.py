@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from qa.corpus.chunk import ChunkingConfig, chunk_document
+from qa.corpus.documents import CorpusEdit, clean_edits
 from qa.corpus.ingest import Corpus, Document, load_corpus
 from qa.encoders.base import Encoder
 from qa.encoders.loading import embed_once
@@ -185,27 +186,27 @@ def update_index(
     *,
     wait: float = 0.0,
     progress: bool = False,
-    edit: Callable[[], object] | None = None,
+    edit: Callable[[], CorpusEdit] | None = None,
 ) -> IndexReport:
     """Index the corpus folder into a new published version, as the one writer.
 
     `edit` changes the corpus folder under the writer lock first (`qa add`, the document API),
-    so that two editors never interleave their changes and indexing runs.
+    so that two editors never interleave their changes and indexing runs. The edit is all or
+    nothing with its publication: if reading, indexing or publishing fails, it is undone (the
+    corpus folder as it was) and the error raised.
     """
     started = time.perf_counter()
-    chunking = ChunkingConfig.from_settings(settings)
     with WriterLock(settings.index_dir, wait):
-        cleaned = clean_leftovers(settings.index_dir)
-        if edit is not None:
-            edit()
-        corpus = load_corpus(settings.corpus_dir, settings.max_article_bytes)
-        previous, reason = _previous(settings, embedding_of(encoder, chunking))
-        store, changes = index_corpus(
-            corpus, encoder, chunking, progress=progress, previous=previous, reason=reason
-        )
-        version = publish(
-            settings, store, [*changes.added, *changes.changed], changes.removed, full=bool(reason)
-        )
+        cleaned = clean_leftovers(settings.index_dir) + clean_edits(settings.corpus_dir)
+        change = edit() if edit is not None else None
+        try:
+            store, changes, version = _index_and_publish(settings, encoder, progress=progress)
+        except BaseException:
+            if change is not None:
+                change.undo()
+            raise
+        if change is not None:
+            change.keep()
     return IndexReport(
         changes=changes,
         version=version,
@@ -214,6 +215,22 @@ def update_index(
         skipped=store.manifest.skipped,
         cleaned=cleaned,
     )
+
+
+def _index_and_publish(
+    settings: Settings, encoder: Encoder, *, progress: bool
+) -> tuple[EmbeddedStore, IndexChanges, str]:
+    """The corpus folder indexed (reusing what the published version holds) and published."""
+    chunking = ChunkingConfig.from_settings(settings)
+    corpus = load_corpus(settings.corpus_dir, settings.max_article_bytes)
+    previous, reason = _previous(settings, embedding_of(encoder, chunking))
+    store, changes = index_corpus(
+        corpus, encoder, chunking, progress=progress, previous=previous, reason=reason
+    )
+    version = publish(
+        settings, store, [*changes.added, *changes.changed], changes.removed, full=bool(reason)
+    )
+    return store, changes, version
 
 
 def _previous(settings: Settings, embedding: Embedding) -> tuple[Store | None, str]:

@@ -569,3 +569,91 @@ def test_eval_tables_name_the_recall_at_1_ceiling(tmp_path: Path) -> None:
     assert output.status == 0, output.stderr
     assert "recall@1 cannot exceed 77.8% on this set" in output.stdout
     assert "hybrid" in output.stdout
+
+
+# --- corpus entries that cannot be read, and the last article -------------------------------
+
+
+@pytest.fixture
+def corpus_copy(in_process: None, settings: Settings, tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of the seeds and of their index (nothing to embed), for `qa` to change."""
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(SEEDS, corpus)
+    shutil.copytree(settings.index_dir, index_dir)
+    return corpus, index_dir
+
+
+def test_index_reports_each_corpus_entry_it_cannot_read_on_one_line(
+    corpus_copy: tuple[Path, Path],
+) -> None:
+    corpus, index_dir = corpus_copy
+    os.mkfifo(corpus / "pipe.txt")
+    (corpus / "loop.txt").symlink_to("loop.txt")
+    (corpus / "gone.txt").symlink_to("nowhere.txt")
+    (corpus / "folder.txt").mkdir()
+    (corpus / "orphan.meta.json").write_text('{"published": "2024-06-03"}', encoding="utf-8")
+    (corpus / "nul.txt").write_text("Titre\n\nUne phrase\x00 ici.\n", encoding="utf-8")
+    shutil.copy(SEEDS / SMALL_CORPUS[0], corpus / "js.txt")
+    (corpus / "js.meta.json").write_text('{"url": "javascript:alert(1)"}', encoding="utf-8")
+    where = ("--corpus", str(corpus), "--index-dir", str(index_dir))
+
+    output = run_main("index", *where)
+
+    assert output.status == 0, output.stderr
+    skipped = [line for line in output.stderr.splitlines() if line.startswith("qa: skipped ")]
+    assert skipped == [
+        "qa: skipped folder.txt: a folder, not a file (subfolders are not read)",
+        "qa: skipped gone.txt: a symbolic link to a missing file (nowhere.txt)",
+        "qa: skipped js.txt: unreadable metadata js.meta.json: url: only http:// and https:// "
+        "URLs with a host are stored (got 'javascript:alert(1)')",
+        "qa: skipped loop.txt: a symbolic link loop",
+        "qa: skipped nul.txt: control character U+0000 at line 3, column 11 (not allowed in an "
+        "article)",
+        "qa: skipped orphan.meta.json: metadata of orphan.txt, which is missing",
+        "qa: skipped pipe.txt: a FIFO, not a regular file (not read)",
+    ]
+    assert "0 added, 0 changed, 0 removed, 5 unchanged files" in output.stdout
+    again = run_main("index", "--if-stale", *where)
+    assert again.stdout == f"index in {index_dir} is up to date\n", again.stderr
+
+
+def test_remove_refuses_to_remove_the_last_article_in_one_line(
+    corpus_copy: tuple[Path, Path],
+) -> None:
+    corpus, index_dir = corpus_copy
+    last, *others = sorted(path.name for path in corpus.glob("*.txt"))
+    where = ("--corpus", str(corpus), "--index-dir", str(index_dir))
+    assert run_main("remove", *others, *where).status == 0
+
+    refused = run_main("remove", last, *where)
+
+    assert refused.status == 1
+    assert refused.stderr == (
+        f"qa: error: removing {last} would leave no readable article in the corpus, and an "
+        "index needs one: nothing was changed; add an article first\n"
+    )
+    assert [path.name for path in corpus.iterdir()] == [last]
+
+
+def test_add_refuses_a_script_url_and_control_characters_in_one_line(
+    corpus_copy: tuple[Path, Path], tmp_path: Path
+) -> None:
+    corpus, index_dir = corpus_copy
+    where = ("--corpus", str(corpus), "--index-dir", str(index_dir))
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    shutil.copy(SEEDS / SMALL_CORPUS[0], drafts / "linked.txt")
+    (drafts / "linked.meta.json").write_text('{"url": "vbscript:msgbox(1)"}', encoding="utf-8")
+    (drafts / "bell.txt").write_text("Titre\n\nUne phrase qui sonne\x07.\n", encoding="utf-8")
+    before = sorted(path.name for path in corpus.iterdir())
+
+    for draft, reason in [
+        ("linked.txt", "unreadable metadata linked.meta.json: url: only http:// and https://"),
+        ("bell.txt", "bell.txt: control character U+0007 at line 3, column 21"),
+    ]:
+        refused = run_main("add", str(drafts / draft), *where)
+        assert refused.status == 1
+        assert refused.stderr.startswith("qa: error: ")
+        assert reason in refused.stderr
+        assert len(refused.stderr.splitlines()) == 1
+    assert sorted(path.name for path in corpus.iterdir()) == before

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
@@ -17,7 +22,15 @@ from qa.retrieval.search import Searcher
 from qa.serve.app import create_app
 from qa.settings import Settings
 from qa.store import EmbeddedStore, current_version, load_store, read_manifest
-from tests.conftest import SEEDS, assert_one_error_line, make_settings, run_module
+from tests.conftest import (
+    SEEDS,
+    assert_error,
+    assert_one_error_line,
+    free_port,
+    make_settings,
+    run_module,
+)
+from tests.integration.test_faults import fill, small_disk  # noqa: F401 (a fixture)
 
 ADMIN = {"Authorization": "Bearer s3cret-admin"}
 ARTICLE = (
@@ -274,3 +287,228 @@ def test_qa_add_and_remove_publish_new_versions(seeded: Settings, tmp_path: Path
     assert not (settings.corpus_dir / "zorg.meta.json").exists()
     unknown = run_module("qa.cli", "remove", "nothing", cwd=tmp_path, env=env)
     assert_one_error_line(unknown, "no article 'nothing.txt'")
+
+
+# --- on a real server: the last article, a failed publication, input refused ------------------
+
+
+@contextmanager
+def serving(settings: Settings, encoder: SentenceTransformerEncoder) -> Iterator[httpx.Client]:
+    """The app over `settings` on a real uvicorn server on a free loopback port, and a client
+    of it carrying the admin key, until the block ends."""
+    index = load_store(settings.index_dir, settings.model)
+    app = create_app(settings, Searcher(index, encoder, settings))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, name="uvicorn-documents", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        assert thread.is_alive(), "the server stopped during start-up"
+        assert time.monotonic() < deadline, "the server did not start within 120 s"
+        time.sleep(0.05)
+    try:
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers=ADMIN, timeout=120
+        ) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every entry of a corpus folder, hidden ones too, with its bytes."""
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_deleting_the_last_article_is_refused_and_it_stays_served(
+    seeded: Settings, encoder: SentenceTransformerEncoder, tmp_path: Path
+) -> None:
+    settings = copy_of(seeded, tmp_path, admin_api_key="s3cret-admin")
+    last, *others = sorted(p.name for p in settings.corpus_dir.glob("*.txt"))
+    for name in others:
+        (settings.corpus_dir / name).unlink()
+    update_index(settings, encoder)  # one article, indexed and published
+    before = snapshot(settings.corpus_dir)
+
+    with serving(settings, encoder) as client:
+        version = client.get("/ready").json()["version"]
+        for _ in range(2):  # a retry is refused the same way
+            refused = client.delete(f"/documents/{last}")
+            assert_error(refused, 409, "last_document", f"removing {last} would leave no")
+            assert snapshot(settings.corpus_dir) == before
+            assert [s["name"] for s in client.get("/sources").json()["sources"]] == [last]
+            assert client.get(f"/sources/{last}").status_code == 200
+            results = client.get("/search", params={"q": "ByteDance Nvidia"}).json()["results"]
+            assert {r["source"] for r in results} == {last}
+            ready = client.get("/ready").json()
+            assert (ready["version"], ready["stale"], ready["corpus_changed"]) == (
+                version,
+                [],
+                False,
+            )
+
+
+def test_a_publication_that_fails_leaves_the_corpus_folder_as_it_was(
+    seeded: Settings,
+    encoder: SentenceTransformerEncoder,
+    small_disk: Path,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> None:
+    settings = copy_of(seeded, tmp_path, admin_api_key="s3cret-admin")
+    shutil.move(settings.index_dir, small_disk / "index")
+    settings = make_settings(
+        small_disk / "index", settings.corpus_dir, reload_interval=0, admin_api_key="s3cret-admin"
+    )
+    seed = sorted(p.name for p in settings.corpus_dir.glob("*.txt"))[0]
+    before = snapshot(settings.corpus_dir)
+
+    with serving(settings, encoder) as client:
+        version = client.get("/ready").json()["version"]
+        fill(small_disk, leave_bytes=16 * 1024)  # room for an article, not for a version
+        attempts = [
+            lambda: client.put(
+                "/documents/zorg",
+                json={
+                    "text": ARTICLE,
+                    "url": "https://example.org/zorg",
+                    "published": "2024-06-03",
+                },
+            ),
+            lambda: client.put(
+                f"/documents/{seed}",
+                content=ARTICLE.encode(),
+                headers={"Content-Type": "text/plain"},
+            ),
+            lambda: client.delete(f"/documents/{seed}"),
+        ]
+        for attempt in attempts:
+            assert_error(attempt(), 507, "index_write_failed", "the published version is unchanged")
+            assert snapshot(settings.corpus_dir) == before
+            assert client.get("/ready").json()["version"] == version
+            assert client.get(f"/sources/{seed}").json()["text"] == before[seed].decode()
+
+        (small_disk / "filler").unlink()
+        deleted = client.delete(f"/documents/{seed}")
+        assert deleted.status_code == 200, deleted.text
+        assert seed not in snapshot(settings.corpus_dir)
+
+
+REFUSED_INPUT = {
+    "javascript url": (
+        {"json": {"text": ARTICLE, "url": "javascript:alert(document.cookie)"}},
+        422,
+        "url: only http:// and https:// URLs with a host are stored",
+    ),
+    "data url": (
+        {"json": {"text": ARTICLE, "url": "data:text/html,<script>alert(1)</script>"}},
+        422,
+        "url: only http:// and https://",
+    ),
+    "vbscript url": (
+        {"json": {"text": ARTICLE, "url": "vbscript:msgbox(1)"}},
+        422,
+        "url: only http:// and https://",
+    ),
+    "url without a host": ({"json": {"text": ARTICLE, "url": "https:///x"}}, 422, "url: only"),
+    "NUL in JSON text": (
+        {"json": {"text": "La puce Zorg-7\n\nElle est gravée\x00 en 5 nm."}},
+        422,
+        "text: control character U+0000 at line 3, column 16",
+    ),
+    "escape in a plain text file": (
+        {
+            "content": ARTICLE.replace("La start-up", "\x1b[2JLa start-up").encode(),
+            "headers": {"Content-Type": "text/plain"},
+        },
+        422,
+        "bad.txt: control character U+001B at line 3, column 1",
+    ),
+    "title on two lines": (
+        {"json": {"text": ARTICLE, "title": "Zorg-7\nUne autre ligne"}},
+        422,
+        "title: a line break at column 7: a title is one line",
+    ),
+    "C1 control in a title": (
+        {"json": {"text": ARTICLE, "title": "Zorg\x857"}},
+        422,
+        "title: control character U+0085",
+    ),
+    "unknown charset": (
+        {"content": ARTICLE.encode(), "headers": {"Content-Type": "text/plain; charset=klingon"}},
+        415,
+        "unknown charset 'klingon'",
+    ),
+    "a codec that is no text encoding": (
+        {"content": ARTICLE.encode(), "headers": {"Content-Type": "text/plain; charset=rot13"}},
+        415,
+        "unknown charset 'rot13'",
+    ),
+    "bytes the charset does not have": (
+        {
+            "content": "Société".encode("latin-1"),
+            "headers": {"Content-Type": "text/plain; charset=ascii"},
+        },
+        422,
+        "not valid ascii (byte 4)",
+    ),
+    "JSON in another charset": (
+        {
+            "content": json.dumps({"text": ARTICLE}).encode("utf-16"),
+            "headers": {"Content-Type": "application/json; charset=utf-16"},
+        },
+        415,
+        "application/json must be UTF-8 (got charset 'utf-16')",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def refusing(
+    seeded: Settings, encoder: SentenceTransformerEncoder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[httpx.Client, Settings]]:
+    """One real server for the refusals: nothing they send is written."""
+    settings = copy_of(seeded, tmp_path_factory.mktemp("refusing"), admin_api_key="s3cret-admin")
+    with serving(settings, encoder) as client:
+        yield client, settings
+
+
+@pytest.mark.parametrize("case", list(REFUSED_INPUT))
+def test_input_that_cannot_be_stored_is_refused_saying_why(
+    refusing: tuple[httpx.Client, Settings], case: str
+) -> None:
+    client, settings = refusing
+    request, status, detail = REFUSED_INPUT[case]
+    before = snapshot(settings.corpus_dir)
+    version = client.get("/ready").json()["version"]
+
+    response = client.put("/documents/bad", **request)  # type: ignore[arg-type]
+
+    code = "invalid_document" if status == 422 else "unsupported_media_type"
+    assert_error(response, status, code, detail)
+    assert snapshot(settings.corpus_dir) == before
+    assert client.get("/ready").json()["version"] == version
+
+
+def test_a_plain_text_article_in_another_charset_is_stored_in_utf8(
+    editor: tuple[TestClient, Settings], encoder: SentenceTransformerEncoder
+) -> None:
+    _, settings = editor
+    text = "Société Zorglubium\n\nLa société lyonnaise présente sa puce à Noël.\n"
+    with serving(settings, encoder) as client:
+        for name, charset in [("latin", "ISO-8859-1"), ("utf16", "utf-16"), ("plain", "utf-8")]:
+            response = client.put(
+                f"/documents/{name}",
+                content=text.encode(charset),
+                headers={"Content-Type": f'text/plain; charset="{charset}"'},
+            )
+            assert response.status_code == 200, response.text
+            assert (settings.corpus_dir / f"{name}.txt").read_bytes() == text.encode("utf-8")
+            assert client.get(f"/sources/{name}.txt").json()["text"] == text
+        json_utf8 = client.put(
+            "/documents/json",
+            content=json.dumps({"text": text}).encode(),
+            headers={"Content-Type": "application/json; charset=UTF-8"},
+        )
+        assert json_utf8.status_code == 200, json_utf8.text

@@ -7,6 +7,7 @@ answer 404, as if they did not exist.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal
@@ -17,8 +18,10 @@ from pydantic.config import JsonDict
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from qa.corpus.checks import ARTICLE_PATTERN, ArticleText, TitleLine, WebUrl
 from qa.corpus.documents import (
     NAME_PATTERN,
+    CorpusEdit,
     article_name,
     check_article,
     delete_article,
@@ -29,6 +32,7 @@ from qa.errors import DocumentError
 from qa.indexing.build import update_index
 from qa.serve.access import require_admin
 from qa.serve.deps import SearcherDep, SettingsDep
+from qa.serve.http_errors import ErrorBody
 from qa.serve.http_hygiene import answer_head
 from qa.serve.reload import served
 from qa.serve.request_types import IsoDate
@@ -38,12 +42,9 @@ from qa.settings import Settings
 router = APIRouter(prefix="/documents", tags=["documents"], dependencies=[Depends(require_admin)])
 
 
-# What the schema says of an article's text: a sentence (two words, then the rest of a line
-# that ends with a full stop); as a plain text file, a title line before it. The service checks
-# more (`qa.corpus.ingest.parse_document`: boilerplate and heading lines do not count) and says why.
-SENTENCE = r"[A-Za-z]{2} [A-Za-z]{2}[^\r\n]*\."
-TEXT_SCHEMA: JsonDict = {"pattern": SENTENCE}
-PLAIN_TEXT_SCHEMA: JsonDict = {"pattern": rf"[A-Za-z]{{2}}[^\r\n]*\n\s*{SENTENCE}"}
+# What the schema says of an article's text (`qa.corpus.checks.ARTICLE_PATTERN`): a text that
+# the service always accepts; it accepts more, and says why it refuses what it refuses.
+TEXT_SCHEMA: JsonDict = {"pattern": f"^{ARTICLE_PATTERN}$"}
 # The article's name, as `qa.corpus.documents.article_name` checks it (it also refuses "..").
 NAME_SCHEMA: JsonDict = {"pattern": f"^{NAME_PATTERN}$"}
 
@@ -51,9 +52,9 @@ NAME_SCHEMA: JsonDict = {"pattern": f"^{NAME_PATTERN}$"}
 class DocumentBody(BaseModel):
     """An article sent as JSON; the title, when given, becomes its first line (its headline)."""
 
-    text: str = Field(json_schema_extra=TEXT_SCHEMA)
-    title: str | None = Field(None, max_length=500)
-    url: str | None = Field(None, max_length=2000)
+    text: ArticleText = Field(json_schema_extra=TEXT_SCHEMA)
+    title: TitleLine | None = None
+    url: WebUrl | None = Field(None, description="An http:// or https:// URL with a host.")
     published: IsoDate | None = None
 
 
@@ -86,7 +87,7 @@ _BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "text/plain": {"schema": {"type": "string", **PLAIN_TEXT_SCHEMA}},
+            "text/plain": {"schema": {"type": "string", **TEXT_SCHEMA}},
             "application/json": {"schema": DocumentBody.model_json_schema()},
         },
     }
@@ -131,21 +132,25 @@ async def put_document(
     )
 
 
-@router.delete("/{name}", response_model=DocumentChange)
+@router.delete("/{name}", response_model=DocumentChange, responses={409: {"model": ErrorBody}})
 def delete_document(name: ArticleName, request: Request, settings: SettingsDep) -> DocumentChange:
-    """Remove an article from the corpus folder and from the served index."""
+    """Remove an article from the corpus folder and from the served index; refused (409,
+    nothing changed) when it is the last readable article: an index needs one."""
     name = article_name(name)
     return _publish(request, settings, name, "deleted", lambda: delete_article(settings, name))
 
 
 def _article(content_type: str, body: bytes) -> tuple[bytes, Metadata]:
-    kind = content_type.split(";")[0].strip().lower()
+    """The article's UTF-8 bytes and metadata, from a body of either media type."""
+    kind, charset = _media_type(content_type)
     if kind == "text/plain":
-        return body, Metadata()
+        return _as_utf8(body, charset), Metadata()
     if kind != "application/json":
         raise HTTPException(
             415, f"Content-Type must be text/plain or application/json (got {kind or 'none'!r})"
         )
+    if charset is not None and _codec(charset) != "utf-8":
+        raise HTTPException(415, f"application/json must be UTF-8 (got charset {charset!r})")
     try:
         document = DocumentBody.model_validate_json(body)
     except ValidationError as error:
@@ -156,12 +161,49 @@ def _article(content_type: str, body: bytes) -> tuple[bytes, Metadata]:
     return text.encode("utf-8"), Metadata(url=document.url, published=document.published)
 
 
+def _media_type(content_type: str) -> tuple[str, str | None]:
+    """The media type of a Content-Type header (lower case) and its charset, if it names one."""
+    kind, *parameters = content_type.split(";")
+    charset = None
+    for parameter in parameters:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"')
+    return kind.strip().lower(), charset
+
+
+def _as_utf8(body: bytes, charset: str | None) -> bytes:
+    """A text/plain body in UTF-8: as sent when it is UTF-8 (parsing the article says where it
+    is not), else decoded from its charset (415 when Python knows no such text encoding)."""
+    codec = "utf-8" if charset is None else _codec(charset)
+    if codec == "utf-8":
+        return body
+    try:
+        return body.decode(codec).encode("utf-8")
+    except UnicodeError as error:  # some codecs (idna, punycode) say no more than that
+        where = f"byte {error.start}" if isinstance(error, UnicodeDecodeError) else error
+        raise DocumentError(f"not valid {charset} ({where})") from error
+
+
+def _codec(charset: str) -> str:
+    """Python's name of a text encoding, or 415 when there is none of that name (`rot13`,
+    `base64` are codecs, not text encodings)."""
+    try:
+        codec = codecs.lookup(charset)
+        "".encode(codec.name)  # a LookupError for the codecs that are not text encodings
+    except (LookupError, UnicodeError):
+        raise HTTPException(
+            415, f"unknown charset {charset[:40]!r}: send UTF-8, or name a known text encoding"
+        ) from None
+    return codec.name
+
+
 def _publish(
     request: Request,
     settings: Settings,
     name: str,
     action: Literal["written", "deleted"],
-    edit: Callable[[], object],
+    edit: Callable[[], CorpusEdit],
 ) -> DocumentChange:
     """Applies `edit` to the corpus folder and publishes the index version holding it, with the
     encoder of the searcher served then; serves that version before answering."""

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import unicodedata
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -269,7 +273,7 @@ def test_corpus_reads_only_txt_files_of_the_folder_itself(corpus: Path) -> None:
 
     names = {d.name for d in loaded.documents} | {s.name for s in loaded.skipped}
     assert "UPPER.TXT" in {d.name for d in loaded.documents}
-    assert names.isdisjoint({"notes.md", "dir.txt", "nested.txt", "sub"})
+    assert names.isdisjoint({"notes.md", "nested.txt", "sub"})
 
 
 def test_missing_corpus_folder_raises(tmp_path: Path) -> None:
@@ -437,3 +441,120 @@ def test_a_sidecar_gives_an_article_its_url_and_date(tmp_path: Path) -> None:
     assert (c.url, c.published) == (None, None)
     assert corpus.skipped[0].name == "b.txt"
     assert corpus.skipped[0].reason.startswith("unreadable metadata b.meta.json: ")
+
+
+def test_a_sidecar_url_other_than_http_skips_its_article_with_the_reason(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text(article("Titre", PARAGRAPH), encoding="utf-8")
+    (tmp_path / "b.txt").write_text(article("Titre", PARAGRAPH), encoding="utf-8")
+    (tmp_path / "b.meta.json").write_text('{"url": "javascript:alert(1)"}', encoding="utf-8")
+
+    corpus = load_corpus(tmp_path)
+
+    assert [d.name for d in corpus.documents] == ["a.txt"]
+    assert [(s.name, s.reason) for s in corpus.skipped] == [
+        (
+            "b.txt",
+            "unreadable metadata b.meta.json: url: only http:// and https:// URLs with a host "
+            "are stored (got 'javascript:alert(1)')",
+        )
+    ]
+
+
+# --- control characters ---------------------------------------------------------------------
+
+
+def test_an_article_with_a_control_character_is_refused_saying_where() -> None:
+    data = article("Titre", PARAGRAPH, "Une ligne\x00 de plus.").encode()
+
+    with pytest.raises(CorpusError) as refused:
+        parse_document("nul.txt", data)
+
+    assert str(refused.value) == (
+        "control character U+0000 at line 3, column 10 (not allowed in an article)"
+    )
+
+
+def test_a_corpus_file_with_a_control_character_is_skipped_with_its_line(corpus: Path) -> None:
+    (corpus / "escape.txt").write_text(article("Titre", "\x1b[2J" + PARAGRAPH), encoding="utf-8")
+    (corpus / "tabs.txt").write_text(article("Titre", "\t" + PARAGRAPH), encoding="utf-8")
+
+    loaded = load_corpus(corpus)
+
+    assert [d.name for d in loaded.documents] == ["good.txt", "tabs.txt"]
+    reasons = {s.name: s.reason for s in loaded.skipped}
+    assert reasons["escape.txt"].startswith("control character U+001B at line 2, column 1")
+
+
+# --- entries that are not article files: one skip line each, never opened ---------------------
+
+
+@contextmanager
+def within(seconds: float) -> Iterator[None]:
+    """Fails the block if it takes longer than `seconds` (a FIFO opened for reading with no
+    writer blocks forever)."""
+
+    def expire(_signal: int, _frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+ODD_ENTRIES: dict[str, tuple[Callable[[Path], object], str]] = {
+    "pipe.txt": (lambda c: os.mkfifo(c / "pipe.txt"), "a FIFO, not a regular file (not read)"),
+    "loop.txt": (lambda c: (c / "loop.txt").symlink_to("loop.txt"), "a symbolic link loop"),
+    "gone.txt": (
+        lambda c: (c / "gone.txt").symlink_to("nowhere.txt"),
+        "a symbolic link to a missing file (nowhere.txt)",
+    ),
+    "folder.txt": (
+        lambda c: (c / "folder.txt").mkdir(),
+        "a folder, not a file (subfolders are not read)",
+    ),
+    "orphan.meta.json": (
+        lambda c: (c / "orphan.meta.json").write_text('{"published": "2024-05-01"}', "utf-8"),
+        "metadata of orphan.txt, which is missing",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", ODD_ENTRIES)
+def test_an_entry_that_is_not_an_article_file_is_skipped_with_why(corpus: Path, name: str) -> None:
+    make, reason = ODD_ENTRIES[name]
+    make(corpus)
+
+    with within(10):
+        loaded = load_corpus(corpus)
+        hashes = fingerprint(corpus)
+
+    assert [d.name for d in loaded.documents] == ["good.txt"]
+    assert {s.name: s.reason for s in loaded.skipped}[name] == reason
+    assert hashes[name] == "unreadable"  # so that an index of this corpus is not stale
+
+
+def test_every_odd_entry_gets_its_own_line_in_name_order(corpus: Path) -> None:
+    for make, _ in ODD_ENTRIES.values():
+        make(corpus)
+
+    with within(10):
+        loaded = load_corpus(corpus)
+
+    assert [s.name for s in loaded.skipped] == sorted(
+        [*ODD_ENTRIES, "boilerplate.txt", "empty.txt", "latin1.txt"]
+    )
+
+
+def test_a_sidecar_that_is_a_fifo_skips_its_article_unopened(corpus: Path) -> None:
+    os.mkfifo(corpus / "good.meta.json")
+
+    with within(10), pytest.raises(CorpusError) as refused:
+        load_corpus(corpus)
+
+    assert "good.txt: unreadable metadata good.meta.json: a FIFO, not a regular file" in str(
+        refused.value
+    )
