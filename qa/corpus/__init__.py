@@ -1,6 +1,7 @@
-"""The corpus: articles as files on disk, read and checked (`ingest`), added, replaced and
-removed one by one (`documents`), and split into passages (`chunk`). The bottom of the product
-pipeline: may import `qa.settings` and `qa.errors` only."""
+"""The corpus: articles as files on disk, read and checked (`ingest`, against the rules of what
+an article may hold: `checks`), added, replaced and removed one by one, undoably (`documents`),
+and split into passages (`chunk`). The bottom of the product pipeline: may import `qa.settings`
+and `qa.errors` only."""
 
 from qa.corpus.chunk import Chunk, ChunkingConfig, chunk_document
 from qa.corpus.ingest import Corpus, Document, Metadata, corpus_files, fingerprint, load_corpus
