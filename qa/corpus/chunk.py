@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.corpus.ingest import Block, Document, normalize
+from qa.corpus.blocks import Block, normalize
+from qa.corpus.ingest import Document
 from qa.settings import Settings
 
 TokenCounter = Callable[[str], int]

@@ -8,8 +8,9 @@ import unicodedata
 
 import pytest
 
+from qa.corpus.blocks import normalize
 from qa.corpus.chunk import Chunk, ChunkingConfig, chunk_document, split_sentences
-from qa.corpus.ingest import Document, normalize, parse_document
+from qa.corpus.ingest import Document, parse_document
 from tests.conftest import FakeEncoder, assert_offsets_exact
 
 PREFIX = "passage: "

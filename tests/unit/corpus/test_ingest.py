@@ -12,16 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus.ingest import (
-    Document,
-    find_blocks,
-    fingerprint,
-    is_boilerplate,
-    is_heading,
-    load_corpus,
-    normalize,
-    parse_document,
-)
+from qa.corpus.blocks import find_blocks, is_boilerplate, is_heading, normalize
+from qa.corpus.ingest import Document, fingerprint, load_corpus, parse_document
 from qa.errors import CorpusError
 from tests.conftest import SEEDS
 
