@@ -38,6 +38,11 @@ def record_files(folder: Path, *, exclude: str) -> dict[str, FileRecord]:
 
 def verify_files(folder: Path, recorded: dict[str, FileRecord], *, exclude: str) -> None:
     """Refuse a folder whose files differ in any way from what was recorded at publication."""
+    if not recorded:  # every version has files: a manifest without them was cut or edited
+        raise IndexCorruptError(
+            f"the manifest of the index in {folder} lists none of its files (no `files`): "
+            "rebuild it with `qa index`"
+        )
     present = {
         path.relative_to(folder).as_posix()
         for path in folder.rglob("*")

@@ -245,6 +245,10 @@ DAMAGES: dict[str, tuple[Callable[[Path], None], str]] = {
     "file missing": (lambda v: (v / "sources.jsonl").unlink(), "lacks sources.jsonl"),
     "file added": (lambda v: (v / "extra.bin").write_bytes(b"x"), "unexpected file extra.bin"),
     "manifest unreadable": (lambda v: (v / MANIFEST).write_text("{"), "unreadable manifest"),
+    "manifest without files": (
+        lambda v: _rewrite_manifest(v, lambda m: m.pop("files")),
+        "lists none of its files (no `files`)",
+    ),
     "row count disagrees": (_count_off_by_one, "disagree"),
     "NaN in vectors": (_nan_vectors_with_matching_checksums, "NaN or infinity"),
     "a vector missing": (_one_fewer_vector_with_matching_checksums, "inconsistent"),
