@@ -61,6 +61,7 @@ from qa.store.qdrant_points import (
     passage_id,
     payload_filter,
     payload_of,
+    recorded_average_length,
     source_of,
 )
 from qa.store.qdrant_views import LRU, PassageView, SourceView
@@ -331,8 +332,7 @@ class QdrantStore:
 
     def _published_average_length(self) -> float | None:
         meta = self._meta_or_none(self._documents)
-        value = meta.get("average_length") if meta else None
-        return float(value) if value else None
+        return recorded_average_length(meta, self.name) if meta else None
 
     def _exists(self, collection: str) -> bool:
         if self.client.collection_exists(collection):
@@ -435,4 +435,5 @@ def open_store(url: str, name: str, model: str, api_key: str | None = None) -> Q
             f"the Qdrant collection {name!r} has format {manifest.format}, this version reads "
             f"{INDEX_FORMAT}: rebuild it with `qa index`"
         )
+    store._published_average_length()  # what its BM25 weights stand on: checked
     return store

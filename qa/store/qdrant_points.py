@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from math import inf
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,21 @@ def manifest_of(meta: dict[str, Any], name: str) -> Manifest:
             f"the manifest of the Qdrant collection {name!r} is unreadable: rebuild with `qa index`"
         ) from error
     return manifest.model_copy(update={"version": str(meta["manifest"].get("version", ""))})
+
+
+def recorded_average_length(meta: dict[str, Any], name: str) -> float | None:
+    """The passages' average term count the published BM25 weights were made with (None: not
+    recorded, or no terms), refused unless a finite number: the weights of the passages
+    written with it would be NaN or negative, and rank them wrongly."""
+    value = meta.get("average_length")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < inf:
+        raise IndexCorruptError(
+            f"the Qdrant collection {name!r} records an average passage length of {value!r}, "
+            "not a number of terms: rebuild it with `qa index`"
+        )
+    return float(value) or None
 
 
 def multivector(vector: Any) -> Vectors:

@@ -1,19 +1,24 @@
 """Fault tests with real processes: damaged index files are refused when `qa serve` starts, with
-one line and no traceback (so never a 500 at request time), and a disk that fills up while
-indexing leaves the last good index (a real tmpfs)."""
+one line and no traceback (so never a 500 at request time), BM25 files altered with their
+checksums recomputed too, and never swapped in by a running service; and a disk that fills up
+while indexing leaves the last good index (a real tmpfs)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from qa.settings import Settings
 from qa.store import EmbeddedStore, current_version
-from tests.conftest import ROOT, SEEDS, assert_one_error_line, free_port, run_module
+from tests.conftest import ROOT, SEEDS, assert_one_error_line, free_port, make_settings, run_module
+from tests.integration.test_live import finish, qa_process, stop, until_ready, wait_for
+from tests.integration.test_store import LEXICAL_DAMAGE, damage_lexical, publish_altered_version
 
 
 def truncate(path: Path) -> None:
@@ -71,6 +76,70 @@ def test_serve_refuses_a_damaged_index_with_one_line(
     )
 
     assert_one_error_line(result, str(index_dir))
+
+
+@pytest.mark.parametrize("kind", LEXICAL_DAMAGE)
+def test_serve_refuses_altered_bm25_files_with_one_line(
+    real_index: EmbeddedStore, settings: Settings, tmp_path: Path, kind: str
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir)
+    version = current_version(index_dir)
+    expected = damage_lexical(version, kind)
+
+    result = serve_until_it_exits(make_settings(index_dir), within=60)
+
+    assert_one_error_line(result, str(version), expected)
+
+
+def serve_until_it_exits(settings: Settings, within: float) -> subprocess.CompletedProcess[str]:
+    """`qa serve` on `settings`' folders, expected to give up at start: a service that is still
+    running after `within` seconds is stopped, and the test fails."""
+    process = qa_process(settings, "serve", "--port", str(free_port()))
+    try:
+        return finish(process, timeout=within)
+    except subprocess.TimeoutExpired:
+        stop(process)
+        pytest.fail(f"qa serve started on {settings.index_dir} and was still running")
+
+
+def test_a_running_service_keeps_its_version_over_altered_bm25_files(
+    real_index: EmbeddedStore, settings: Settings, tmp_path: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(settings.index_dir, index_dir)
+    served = current_version(index_dir).name
+    port = free_port()
+    process = qa_process(
+        make_settings(index_dir), "serve", "--port", str(port), QA_RELOAD_INTERVAL="0.2"
+    )
+    base = f"http://127.0.0.1:{port}"
+    until_ready(process, base)
+    logged: list[str] = []
+
+    def read_the_log() -> None:  # the service logs to stderr: its lines, as they come
+        for line in process.stderr or []:
+            logged.append(line)
+
+    reader = threading.Thread(target=read_the_log, daemon=True)
+    reader.start()
+    try:
+        altered = publish_altered_version(index_dir, "passage number past the last passage")
+        wait_for(
+            lambda: any(f"not serving {altered}" in line for line in logged),
+            60,
+            "the service to refuse the altered version",
+        )
+        assert httpx.get(f"{base}/ready", timeout=60).json()["version"] == served
+        for mode in ("lexical", "hybrid"):
+            answer = httpx.get(
+                f"{base}/search", params={"q": "puces Ascend 910B", "mode": mode}, timeout=60
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["results"]
+    finally:
+        stop(process)
+        reader.join(timeout=10)
 
 
 # --- a full disk while indexing -------------------------------------------------------------

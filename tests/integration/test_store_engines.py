@@ -16,13 +16,15 @@ import pytest
 from qa.corpus.chunk import ChunkingConfig
 from qa.corpus.ingest import load_corpus
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.indexing.build import embed_documents
+from qa.errors import IndexCorruptError
+from qa.indexing.build import embed_documents, update_index
 from qa.retrieval.search import CANDIDATES, Searcher
 from qa.settings import Settings
 from qa.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
-from qa.store.qdrant import QdrantStore
+from qa.store.qdrant import QdrantStore, open_store
 from qa.store.qdrant_connection import connect, disconnect
-from tests.conftest import ROOT
+from qa.store.qdrant_points import META_ID, documents_alias
+from tests.conftest import ROOT, make_settings
 
 QUESTIONS = [
     json.loads(line)
@@ -273,3 +275,59 @@ def test_both_engines_rank_alike(
                     if abs(h.score - hit.score) <= 1e-4 * abs(hit.score)
                 }
                 assert qdrant_index.chunks[hit.position].chunk_id in tied, (search, text)
+
+
+# --- what the Qdrant store keeps for BM25, checked ---------------------------------------------
+
+
+@pytest.mark.parametrize("length", [float("nan"), float("inf"), -12.5, "long"])
+def test_qdrant_refuses_an_altered_average_passage_length(
+    real_index: EmbeddedStore, length: object
+) -> None:
+    """The average passage length weighs every BM25 term weight written after it: altered, it
+    is refused in one line by the readers and the writer, never turned into NaN weights."""
+    published = qdrant_copy(real_index, ":memory:")
+    try:
+        published.client.set_payload(
+            documents_alias(published.name), {"average_length": length}, points=[META_ID]
+        )
+
+        with pytest.raises(IndexCorruptError) as raised:
+            open_store(":memory:", published.name, real_index.manifest.model)
+        message = str(raised.value)
+        assert f"collection {published.name!r} records an average passage length" in message
+        assert "\n" not in message
+
+        writer = QdrantStore(connect(":memory:"), published.name, location=":memory:")
+        record = real_index.document(sorted(real_index.sources)[0])
+        assert record is not None
+        with pytest.raises(IndexCorruptError, match="average passage length"):
+            writer.write_document(record)
+    finally:
+        published.client.delete_collection(published.name)
+        published.client.delete_collection(documents_alias(published.name))
+
+
+def test_qa_index_rebuilds_a_qdrant_store_over_an_altered_average_passage_length(
+    real_index: EmbeddedStore, encoder: SentenceTransformerEncoder, tmp_path: Path
+) -> None:
+    """The refusal is the way out too: the writer finds the published store unusable and
+    builds it anew, with the average length of the passages it holds."""
+    published = qdrant_copy(real_index, ":memory:")
+    documents = documents_alias(published.name)
+    settings = make_settings(
+        tmp_path / "index", store="qdrant", qdrant_url=":memory:", qdrant_collection=published.name
+    )
+    try:
+        published.client.set_payload(documents, {"average_length": float("nan")}, [META_ID])
+
+        report = update_index(settings, encoder)
+
+        assert "average passage length of nan" in (report.changes.full_reason or "")
+        rebuilt = open_store(":memory:", published.name, settings.model)
+        assert rebuilt.search_lexical("Huawei Ascend 910B", 5)
+        (meta,) = published.client.retrieve(documents, [META_ID])
+        assert 0 < (meta.payload or {})["average_length"] < float("inf")
+    finally:
+        published.client.delete_collection(published.name)
+        published.client.delete_collection(documents)
