@@ -108,3 +108,5 @@ TitleLine = Annotated[
     _refusing(title_problem, "title"),
 ]
 ArticleText = Annotated[str, _refusing(control_character, "control_character")]
+# An ISO 639 language code, as the language detection gives them ("fr", "en").
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]

@@ -13,22 +13,67 @@ import json
 import os
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from qa.corpus.articles import ExtractionCache, article_of, kind_of_file
 from qa.corpus.blocks import Block, find_blocks
-from qa.corpus.checks import WebUrl, control_character
+from qa.corpus.checks import Language, TitleLine, WebUrl
 from qa.errors import CorpusError
+from qa.extract import Extracted
 
 # An article larger than this is refused rather than indexed for hours (QA_MAX_ARTICLE_BYTES).
 DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 # `article.txt` may have a sidecar `article.meta.json`: {"url": ..., "published": "YYYY-MM-DD"}.
 METADATA_SUFFIX = ".meta.json"
+# Labels (categories, tags) kept per article.
+MAX_TAGS = 20
 # The fingerprint of a corpus entry that is skipped (its bytes are not what is indexed).
 UNREADABLE = "unreadable"
+
+
+class Metadata(BaseModel):
+    """What is known of an article besides its text: what its file says of itself (a page's
+    metadata, a Markdown front matter, a PDF's fields), and over it what a sidecar file or the
+    document API says. Every field is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: WebUrl | None = None
+    published: date | None = None
+    title: TitleLine | None = None
+    author: TitleLine | None = None
+    language: Language | None = None
+    site: TitleLine | None = None
+    tags: tuple[TitleLine, ...] = Field((), max_length=MAX_TAGS)
+
+    def over(self, found: Extracted) -> Metadata:
+        """These fields, and those of `found` where these have none."""
+        given = self.model_dump(exclude_defaults=True)
+        extracted = {
+            "url": found.url,
+            "published": found.published,
+            "title": found.title,
+            "author": found.author,
+            "language": found.language,
+            "site": found.site,
+            "tags": found.tags[:MAX_TAGS],
+        }
+        # What a file says of itself is checked like the rest: a field that would be refused
+        # (a `javascript:` canonical link, a two-line title) is left out, not the article.
+        kept = {k: v for k, v in extracted.items() if v and _acceptable(k, v)}
+        return Metadata.model_validate(kept | given)
+
+
+def _acceptable(field: str, value: object) -> bool:
+    try:
+        Metadata.model_validate({field: value})
+    except ValidationError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -39,8 +84,7 @@ class Document:
     text: str
     blocks: tuple[Block, ...]
     sha256: str
-    url: str | None = None
-    published: date | None = None
+    metadata: Metadata = field(default_factory=Metadata)
 
     @property
     def headline(self) -> str | None:
@@ -50,7 +94,10 @@ class Document:
 
     @property
     def title(self) -> str:
-        """The headline, else the start of the first paragraph, else the file name."""
+        """The title it was given or its file holds, else its headline, else the start of its
+        first paragraph, else the file name."""
+        if self.metadata.title:
+            return self.metadata.title
         if self.headline:
             return self.headline
         if self.blocks:
@@ -69,15 +116,6 @@ class SkippedFile:
     reason: str
 
 
-class Metadata(BaseModel):
-    """What a sidecar file (or the document API) says about an article besides its text."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: WebUrl | None = None
-    published: date | None = None
-
-
 @dataclass(frozen=True)
 class Corpus:
     documents: tuple[Document, ...]
@@ -92,30 +130,40 @@ def shorten(text: str, limit: int) -> str:
 
 
 def scan_corpus(corpus_dir: Path) -> tuple[list[Path], list[SkippedFile]]:
-    """The article files of a corpus folder (`*.txt` in any case, `X.TXT` too; sorted by name),
-    and the entries that claim to be part of the corpus but cannot be read, each with why: a
-    `*.txt` that is a folder, a FIFO or another special file (never opened: a FIFO would
-    block), a dangling or looping symbolic link; a sidecar whose article is missing.
+    """The article files of a corpus folder (`*.txt`, `*.html`/`*.htm`, `*.md`, `*.pdf`, in
+    any case; sorted by name), and the entries that claim to be part of the corpus but cannot
+    be read, each with why: an article name that is a folder, a FIFO or another special file
+    (never opened: a FIFO would block), a dangling or looping symbolic link; a second article
+    file of the same name (`x.txt` and `x.html` would share `x.meta.json`); a sidecar whose
+    article is missing.
 
     Subfolders and other files are not read: a corpus is one folder of articles.
     """
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
     entries = sorted(corpus_dir.iterdir())
-    stems = {path.stem for path in entries if _is_article_name(path)}
     articles, skipped = [], []
+    named: dict[str, str] = {}  # stem -> the article file that has it
     for path in entries:
-        if _is_article_name(path):
-            problem = not_a_file(path)
-            if problem is None:
-                articles.append(path)
-            else:
-                skipped.append(SkippedFile(path.name, problem))
-        elif path.name.endswith(METADATA_SUFFIX):
-            stem = path.name.removesuffix(METADATA_SUFFIX)
-            if stem not in stems:
-                skipped.append(SkippedFile(path.name, f"metadata of {stem}.txt, which is missing"))
-    return articles, skipped
+        if not _is_article_name(path):
+            continue
+        if path.stem in named:
+            reason = f"{named[path.stem]} has the same name: one article file a name"
+            skipped.append(SkippedFile(path.name, reason))
+            continue
+        named[path.stem] = path.name
+        problem = not_a_file(path)
+        if problem is None:
+            articles.append(path)
+        else:
+            skipped.append(SkippedFile(path.name, problem))
+    for path in entries:
+        stem = path.name.removesuffix(METADATA_SUFFIX)
+        if path.name.endswith(METADATA_SUFFIX) and stem not in named:
+            skipped.append(
+                SkippedFile(path.name, f"metadata of an article {stem}, which is missing")
+            )
+    return articles, sorted(skipped, key=lambda entry: entry.name)
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -143,7 +191,7 @@ def not_a_file(path: Path) -> str | None:
 
 
 def _is_article_name(path: Path) -> bool:
-    return path.suffix.lower() == ".txt"
+    return kind_of_file(path.name) is not None
 
 
 def metadata_path(article: Path) -> Path:
@@ -199,7 +247,9 @@ def _reason(error: Exception) -> str:
     return str(error)
 
 
-def read_documents(corpus_dir: Path, max_bytes: int) -> Iterator[Document | SkippedFile]:
+def read_documents(
+    corpus_dir: Path, max_bytes: int, cache: ExtractionCache | None = None
+) -> Iterator[Document | SkippedFile]:
     """Each entry of a corpus folder, read as it is asked for: a Document, or a SkippedFile
     saying why not (the entries that are not files first)."""
     articles, skipped = scan_corpus(corpus_dir)
@@ -207,50 +257,48 @@ def read_documents(corpus_dir: Path, max_bytes: int) -> Iterator[Document | Skip
     for path in articles:
         try:
             yield parse_document(
-                path.name, read_article(path, corpus_dir, max_bytes), read_metadata(path)
+                path.name, read_article(path, corpus_dir, max_bytes), read_metadata(path), cache
             )
         except (OSError, CorpusError) as error:
             yield SkippedFile(path.name, str(error))
 
 
-def load_corpus(corpus_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
+def load_corpus(
+    corpus_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES, cache: ExtractionCache | None = None
+) -> Corpus:
     """Every readable article of the folder; unreadable, empty, too large or out-of-folder
     files, and entries that are not files, are listed as skipped (by name)."""
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
-    for entry in read_documents(corpus_dir, max_bytes):
+    for entry in read_documents(corpus_dir, max_bytes, cache):
         if isinstance(entry, Document):
             documents.append(entry)
         else:
             skipped.append(entry)
     skipped.sort(key=lambda entry: entry.name)
     if not documents:
-        detail = "; ".join(f"{s.name}: {s.reason}" for s in skipped) or "no *.txt file"
+        detail = "; ".join(f"{s.name}: {s.reason}" for s in skipped) or "no article file"
         raise CorpusError(f"no readable article in {corpus_dir} ({detail})")
     return Corpus(tuple(documents), tuple(skipped))
 
 
-def parse_document(name: str, data: bytes, metadata: Metadata | None = None) -> Document:
-    """Decode an article (UTF-8) and find its content blocks."""
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as error:
-        raise CorpusError(f"not valid UTF-8 (byte {error.start})") from error
-    if not text.strip():
-        raise CorpusError("empty file")
-    if problem := control_character(text):
-        raise CorpusError(problem)
+def parse_document(
+    name: str,
+    data: bytes,
+    metadata: Metadata | None = None,
+    cache: ExtractionCache | None = None,
+) -> Document:
+    """An article out of a corpus file's bytes: a `.txt` decoded (UTF-8), a page, Markdown or
+    PDF file extracted (through `cache` when given); its content blocks found."""
+    given = metadata or Metadata()
+    read = cache.article_of if cache is not None else article_of
+    found = read(name, data, url=given.url)
+    text = found.article
     blocks = tuple(find_blocks(text))
     if not blocks:
         raise CorpusError("no content line")
-    metadata = metadata or Metadata()
     return Document(
-        name=name,
-        text=text,
-        blocks=blocks,
-        sha256=_sha256(data),
-        url=metadata.url,
-        published=metadata.published,
+        name=name, text=text, blocks=blocks, sha256=_sha256(data), metadata=given.over(found)
     )
 
 

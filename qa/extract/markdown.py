@@ -32,7 +32,9 @@ class MarkdownExtractor:
         front = _front_matter(tokens)
         blocks = list(_blocks(tokens))
         title = _text(front.get("title"))
-        if title is None and blocks and blocks[0][0] == "h1":
+        # The first heading is the title when there is none in the front matter, and a copy
+        # of it when it says the same.
+        if blocks and blocks[0][0] == "h1" and title in (None, blocks[0][1]):
             title = blocks.pop(0)[1]
         text = "\n".join(block for _, block in blocks)
         if not text.strip():

@@ -42,8 +42,12 @@ class PdfExtractor:
         if not paragraphs:
             raise ExtractionError("the PDF has no text layer (a scan? it needs OCR first)")
         title = _title(info.title if info else None)
-        if title is None and _is_heading(paragraphs[0]) and len(paragraphs) > 1:
+        if title is not None:
+            paragraphs = _without_title(paragraphs, title)
+        elif _is_heading(paragraphs[0]) and len(paragraphs) > 1:
             title, paragraphs = paragraphs[0], paragraphs[1:]
+        if not paragraphs:
+            raise ExtractionError("the PDF has a title and no text")
         text = "\n".join(paragraphs)
         created = info.creation_date if info else None
         language = detect_language(text)
@@ -76,6 +80,21 @@ def reflow(lines: list[str]) -> list[str]:
         if len(line) < SHORT_LINE * usual:
             paragraphs, current = _end(paragraphs, current), ""
     return _end(paragraphs, current)
+
+
+def _without_title(paragraphs: list[str], title: str) -> list[str]:
+    """The paragraphs after the title the Title field has, when the page shows it first: in a
+    larger font its lines count as short ones (one paragraph each), and its last line may run
+    into the next paragraph (the text layer has no paragraph marks)."""
+    shown = ""
+    for n, paragraph in enumerate(paragraphs):
+        shown = f"{shown} {paragraph}".strip()
+        if shown.startswith(title):
+            rest = shown[len(title) :].strip()
+            return [rest, *paragraphs[n + 1 :]] if rest else paragraphs[n + 1 :]
+        if not title.startswith(shown):
+            break
+    return paragraphs
 
 
 def _end(paragraphs: list[str], current: str) -> list[str]:

@@ -5,6 +5,7 @@ every vector depends on (`Embedding`: model, prompts, chunking, index format).
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from qa.corpus.articles import ExtractionCache
 from qa.corpus.chunk import ChunkingConfig, chunk_document
 from qa.corpus.documents import CorpusEdit, clean_edits
 from qa.corpus.ingest import Corpus, Document, load_corpus
@@ -30,6 +32,9 @@ from qa.store import (
     clean_leftovers,
 )
 from qa.store.choice import open_store, publish, published_manifest
+
+# The writer's extraction cache, in the index folder (qa.corpus.articles.ExtractionCache).
+EXTRACTIONS = "extracted"
 
 
 @dataclass
@@ -117,7 +122,11 @@ def index_corpus(
     to_embed: list[Document] = []
     for document in corpus.documents:
         old = reusable.document(document.name) if reusable is not None else None
-        if old is not None and old.source.sha256 == document.sha256:
+        # The same bytes extracted again may give another text (a newer extractor).
+        if old is not None and (old.source.sha256, old.source.text) == (
+            document.sha256,
+            document.text,
+        ):
             records[document.name] = replace(old, source=source_of(document))
             changes.unchanged.append(document.name)
             continue
@@ -175,8 +184,8 @@ def source_of(document: Document) -> Source:
         title=document.title,
         text=document.text,
         sha256=document.sha256,
-        url=document.url,
-        published=document.published,
+        url=document.metadata.url,
+        published=document.metadata.published,
     )
 
 
@@ -187,20 +196,24 @@ def update_index(
     wait: float = 0.0,
     progress: bool = False,
     edit: Callable[[], CorpusEdit] | None = None,
+    reextract: bool = False,
 ) -> IndexReport:
     """Index the corpus folder into a new published version, as the one writer.
 
     `edit` changes the corpus folder under the writer lock first (`qa add`, the document API),
     so that two editors never interleave their changes and indexing runs. The edit is all or
     nothing with its publication: if reading, indexing or publishing fails, it is undone (the
-    corpus folder as it was) and the error raised.
+    corpus folder as it was) and the error raised. Pages, Markdown and PDF files are extracted
+    once (`ExtractionCache`), again only when they or the extractors change, or with `reextract`.
     """
     started = time.perf_counter()
     with WriterLock(settings.index_dir, wait):
         cleaned = clean_leftovers(settings.index_dir) + clean_edits(settings.corpus_dir)
         change = edit() if edit is not None else None
         try:
-            store, changes, version = _index_and_publish(settings, encoder, progress=progress)
+            store, changes, version = _index_and_publish(
+                settings, encoder, progress=progress, reextract=reextract
+            )
         except BaseException:
             if change is not None:
                 change.undo()
@@ -218,11 +231,15 @@ def update_index(
 
 
 def _index_and_publish(
-    settings: Settings, encoder: Encoder, *, progress: bool
+    settings: Settings, encoder: Encoder, *, progress: bool, reextract: bool
 ) -> tuple[EmbeddedStore, IndexChanges, str]:
     """The corpus folder indexed (reusing what the published version holds) and published."""
     chunking = ChunkingConfig.from_settings(settings)
-    corpus = load_corpus(settings.corpus_dir, settings.max_article_bytes)
+    extractions = settings.index_dir / EXTRACTIONS
+    if reextract:
+        shutil.rmtree(extractions, ignore_errors=True)
+    cache = ExtractionCache(extractions)
+    corpus = load_corpus(settings.corpus_dir, settings.max_article_bytes, cache)
     previous, reason = _previous(settings, embedding_of(encoder, chunking))
     store, changes = index_corpus(
         corpus, encoder, chunking, progress=progress, previous=previous, reason=reason
@@ -230,6 +247,7 @@ def _index_and_publish(
     version = publish(
         settings, store, [*changes.added, *changes.changed], changes.removed, full=bool(reason)
     )
+    cache.prune()  # extractions of files no longer in the corpus
     return store, changes, version
 
 

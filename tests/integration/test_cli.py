@@ -609,7 +609,7 @@ def test_index_reports_each_corpus_entry_it_cannot_read_on_one_line(
         "qa: skipped loop.txt: a symbolic link loop",
         "qa: skipped nul.txt: control character U+0000 at line 3, column 11 (not allowed in an "
         "article)",
-        "qa: skipped orphan.meta.json: metadata of orphan.txt, which is missing",
+        "qa: skipped orphan.meta.json: metadata of an article orphan, which is missing",
         "qa: skipped pipe.txt: a FIFO, not a regular file (not read)",
     ]
     assert "0 added, 0 changed, 0 removed, 5 unchanged files" in output.stdout

@@ -59,6 +59,8 @@ def check(extracted: Extracted, article: Article) -> float:
     leaked = [phrase for phrase in CHROME_PHRASES if phrase in extracted.article]
     assert leaked == [], f"{article.source}: page chrome in the extraction: {leaked}"
     assert extracted.title == article.title
+    first_line = extracted.text.partition("\n")[0]
+    assert first_line != article.title, f"{article.source}: the title twice"
     return f1
 
 

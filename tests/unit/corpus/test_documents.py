@@ -106,7 +106,7 @@ def test_adding_files_writes_them_with_their_sidecars(settings: Settings, tmp_pa
 
     assert (settings.corpus_dir / "zorg.txt").read_text(encoding="utf-8") == ARTICLE
     added = {d.name: d for d in load_corpus(settings.corpus_dir).documents}["zorg.txt"]
-    assert added.url == "https://example.org/z"
+    assert added.metadata.url == "https://example.org/z"
 
 
 def test_removing_the_last_readable_article_is_refused_before_anything_changes(

@@ -241,7 +241,7 @@ def corpus(tmp_path: Path) -> Path:
     (tmp_path / "latin1.txt").write_bytes("Un article en Latin-1 : société.".encode("latin-1"))
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "boilerplate.txt").write_text(article(*SEED_BOILERPLATE, "Plus"), "utf-8")
-    (tmp_path / "notes.md").write_text(article(PARAGRAPH), encoding="utf-8")
+    (tmp_path / "notes.docx").write_text(article(PARAGRAPH), encoding="utf-8")
     return tmp_path
 
 
@@ -255,7 +255,7 @@ def test_corpus_loads_good_files_and_reports_broken_ones(corpus: Path) -> None:
     assert all(reason.strip() for reason in reasons.values())
 
 
-def test_corpus_reads_only_txt_files_of_the_folder_itself(corpus: Path) -> None:
+def test_corpus_reads_only_article_files_of_the_folder_itself(corpus: Path) -> None:
     (corpus / "UPPER.TXT").write_text(article("Un autre titre", PARAGRAPH), encoding="utf-8")
     (corpus / "dir.txt").mkdir()
     (corpus / "sub").mkdir()
@@ -265,7 +265,7 @@ def test_corpus_reads_only_txt_files_of_the_folder_itself(corpus: Path) -> None:
 
     names = {d.name for d in loaded.documents} | {s.name for s in loaded.skipped}
     assert "UPPER.TXT" in {d.name for d in loaded.documents}
-    assert names.isdisjoint({"notes.md", "nested.txt", "sub"})
+    assert names.isdisjoint({"notes.docx", "nested.txt", "sub"})
 
 
 def test_missing_corpus_folder_raises(tmp_path: Path) -> None:
@@ -429,8 +429,8 @@ def test_a_sidecar_gives_an_article_its_url_and_date(tmp_path: Path) -> None:
     corpus = load_corpus(tmp_path)
 
     a, c = corpus.documents
-    assert (a.url, str(a.published)) == ("https://example.org/a", "2024-05-01")
-    assert (c.url, c.published) == (None, None)
+    assert (a.metadata.url, str(a.metadata.published)) == ("https://example.org/a", "2024-05-01")
+    assert (c.metadata.url, c.metadata.published) == (None, None)
     assert corpus.skipped[0].name == "b.txt"
     assert corpus.skipped[0].reason.startswith("unreadable metadata b.meta.json: ")
 
@@ -510,7 +510,7 @@ ODD_ENTRIES: dict[str, tuple[Callable[[Path], object], str]] = {
     ),
     "orphan.meta.json": (
         lambda c: (c / "orphan.meta.json").write_text('{"published": "2024-05-01"}', "utf-8"),
-        "metadata of orphan.txt, which is missing",
+        "metadata of an article orphan, which is missing",
     ),
 }
 
