@@ -43,6 +43,8 @@ log = logging.getLogger("qa.serve.app")
 
 # The largest request body the service reads, in bytes. A search body is far smaller: even a
 # 2,000-character question with every character escaped as a surrogate pair is 24,000 bytes.
+# The document API takes articles up to QA_MAX_ARTICLE_BYTES: a news page's HTML is often
+# 100-500 KB, a PDF more.
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -72,7 +74,11 @@ def _add_middlewares(app: FastAPI, settings: Settings) -> None:
     """From the innermost to the outermost: each one added wraps those added before it."""
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout_s)
     # Added early, so CORS wraps it: a browser can read its 413 too.
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=MAX_BODY_BYTES,
+        path_limits={"/documents/": settings.max_article_bytes},
+    )
     app.add_middleware(ShedWhenFull)  # before the body is read; CORS and the rest wrap it
     # Inside every middleware that adds headers, so that a 500 has them all.
     app.add_middleware(UnexpectedErrors)

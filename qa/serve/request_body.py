@@ -13,6 +13,7 @@ Both raise their refusal as an `HTTPException` where the route reads the body; t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -22,21 +23,32 @@ from qa.serve.http_errors import error_response
 
 
 class BodySizeLimit:
-    """Refuses a request body over `max_bytes` with 413: from its Content-Length before reading
-    any of it, or while it is read when it comes without one (chunked)."""
+    """Refuses a request body over its path's limit with 413: from its Content-Length before
+    reading any of it, or while it is read when it comes without one (chunked). The limit is
+    `max_bytes`, or that of the longest prefix of `path_limits` the path starts with."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.detail = f"the request body is over the {max_bytes}-byte limit"
+        self.path_limits = sorted((path_limits or {}).items(), key=lambda item: -len(item[0]))
+
+    def limit_of(self, path: str) -> int:
+        return next(
+            (limit for prefix, limit in self.path_limits if path.startswith(prefix)),
+            self.max_bytes,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_of(scope["path"])
+        detail = f"the request body is over the {limit}-byte limit"
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(413, "request_too_large", self.detail)(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await error_response(413, "request_too_large", detail)(scope, receive, send)
             return
         received = 0
 
@@ -44,9 +56,9 @@ class BodySizeLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > limit:
                 # Raised where the route reads its body; the HTTPException handler answers.
-                raise HTTPException(413, self.detail)
+                raise HTTPException(413, detail)
             return message
 
         await self.app(scope, receive_within_limit, send)
