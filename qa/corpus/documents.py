@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from qa.corpus.articles import kind_of_file
 from qa.corpus.ingest import (
     Document,
     Metadata,
@@ -25,8 +26,16 @@ from qa.corpus.ingest import (
     read_metadata,
 )
 from qa.errors import CorpusError, DocumentError, DocumentNotFoundError, LastDocumentError
+from qa.extract import SUFFIXES, ContentKind
 from qa.settings import Settings
 
+# The suffix an article's file gets from its kind.
+_SUFFIX: dict[ContentKind, str] = {
+    "text": ".txt",
+    "html": ".html",
+    "markdown": ".md",
+    "pdf": ".pdf",
+}
 # Letters, digits, dot, dash, underscore; starting with a letter or digit: no "/", no "..".
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}"
 _NAME = re.compile(NAME_PATTERN)
@@ -133,19 +142,46 @@ def clean_edits(corpus_dir: Path) -> list[str]:
     return [leftover.name for leftover in removed]
 
 
-def article_name(name: str) -> str:
-    """The corpus file name for an article name (`x` -> `x.txt`), or DocumentError."""
+def article_name(name: str, kind: ContentKind = "text") -> str:
+    """The corpus file name for an article name and the kind of its file: `x` -> `x.txt` (or
+    `x.html`, `x.md`, `x.pdf`); a name with its suffix (`x.html`) must be of that kind.
+    DocumentError for a name that is not a plain file name, or of another kind."""
+    _check_plain(name)
+    named = kind_of_file(name)
+    if named is None:
+        return f"{name}{_SUFFIX[kind]}"
+    if named != kind:
+        raise DocumentError(f"name {name!r} is a {named} file's, and the article is {kind}")
+    return name
+
+
+def _check_plain(name: str) -> None:
     if not _NAME.fullmatch(name) or ".." in name or name.lower().endswith(".meta.json"):
         raise DocumentError(
             f"name {name[:160]!r}: use letters, digits, '.', '-' and '_' only "
             "(a plain file name in the corpus folder)"
         )
-    return name if name.lower().endswith(".txt") else f"{name}.txt"
 
 
-def check_article(settings: Settings, name: str, data: bytes, metadata: Metadata) -> str:
+def stored_name(settings: Settings, name: str) -> str:
+    """The file of the article called `name` in the corpus folder: `name` itself when it has a
+    suffix, else the one article file of that stem (`x` -> `x.html`); DocumentNotFoundError."""
+    _check_plain(name)
+    if kind_of_file(name) is not None:
+        candidates = [name]
+    else:
+        candidates = [f"{name}{suffix}" for suffix in SUFFIXES]
+    for candidate in candidates:
+        if (settings.corpus_dir / candidate).is_file():
+            return candidate
+    raise DocumentNotFoundError(name)
+
+
+def check_article(
+    settings: Settings, name: str, data: bytes, metadata: Metadata, kind: ContentKind = "text"
+) -> str:
     """The file name of an article the corpus would index, or DocumentError saying why not."""
-    name = article_name(name)
+    name = article_name(name, kind)
     if len(data) > settings.max_article_bytes:
         raise DocumentError(
             f"{name}: {len(data)} bytes, over the {settings.max_article_bytes}-byte limit"
@@ -157,9 +193,12 @@ def check_article(settings: Settings, name: str, data: bytes, metadata: Metadata
     return name
 
 
-def write_article(settings: Settings, name: str, data: bytes, metadata: Metadata) -> CorpusEdit:
-    """Check an article and write it (and its metadata) into the corpus folder."""
-    name = check_article(settings, name, data, metadata)
+def write_article(
+    settings: Settings, name: str, data: bytes, metadata: Metadata, kind: ContentKind = "text"
+) -> CorpusEdit:
+    """Check an article and write it (and its metadata) into the corpus folder, in place of
+    any file of the same name of another kind."""
+    name = check_article(settings, name, data, metadata, kind)
     with _editing(settings.corpus_dir) as edit:
         _write(edit, name, data, metadata)
     return edit
@@ -181,7 +220,7 @@ def add_files(settings: Settings, files: list[Path]) -> CorpusEdit:
         except CorpusError as error:
             raise DocumentError(f"cannot add {file}: {error}") from error
     checked = [
-        (check_article(settings, name, data, metadata), data, metadata)
+        (check_article(settings, name, data, metadata, _kind_of(name)), data, metadata)
         for name, data, metadata in articles
     ]
     with _editing(settings.corpus_dir) as edit:
@@ -193,10 +232,7 @@ def add_files(settings: Settings, files: list[Path]) -> CorpusEdit:
 def remove_documents(settings: Settings, names: list[str]) -> CorpusEdit:
     """Remove articles (and their metadata) from the corpus; all must exist and a readable
     article must remain, or nothing is removed."""
-    files = [article_name(name) for name in names]
-    for file in files:
-        if not (settings.corpus_dir / file).is_file():
-            raise DocumentNotFoundError(file)
+    files = [stored_name(settings, name) for name in names]
     _refuse_removing_the_last(settings, set(files))
     with _editing(settings.corpus_dir) as edit:
         for file in files:
@@ -206,12 +242,24 @@ def remove_documents(settings: Settings, names: list[str]) -> CorpusEdit:
 
 
 def _write(edit: CorpusEdit, name: str, data: bytes, metadata: Metadata) -> None:
+    stem = Path(name).stem
+    for other in [f"{stem}{suffix}" for suffix in SUFFIXES]:
+        if other.lower() != name.lower() and os.path.lexists(edit.corpus_dir / other):
+            edit.remove(other)  # the same article as another kind of file
     edit.write(name, data)
     sidecar = metadata_path(Path(name)).name
     if metadata == Metadata():
         edit.remove(sidecar)
     else:
-        edit.write(sidecar, metadata.model_dump_json(exclude_none=True).encode())
+        edit.write(sidecar, metadata.model_dump_json(exclude_defaults=True).encode())
+
+
+def _kind_of(name: str) -> ContentKind:
+    """The kind of a file to add by its suffix; DocumentError for one the corpus does not take."""
+    kind = kind_of_file(name)
+    if kind is None:
+        raise DocumentError(f"cannot add {name}: not an article file ({', '.join(SUFFIXES)})")
+    return kind
 
 
 def _refuse_removing_the_last(settings: Settings, files: set[str]) -> None:
