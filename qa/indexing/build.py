@@ -179,13 +179,20 @@ def embed_documents(
 
 
 def source_of(document: Document) -> Source:
+    """What the store keeps of an article: its text and metadata (the title it was given, or
+    found in its text)."""
+    metadata = document.metadata
     return Source(
         name=document.name,
         title=document.title,
         text=document.text,
         sha256=document.sha256,
-        url=document.metadata.url,
-        published=document.metadata.published,
+        url=metadata.url,
+        published=metadata.published,
+        author=metadata.author,
+        language=metadata.language,
+        site=metadata.site,
+        tags=metadata.tags,
     )
 
 

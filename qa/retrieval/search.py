@@ -50,6 +50,13 @@ class Passage(BaseModel):
     highlight: Highlight | None
     url: str | None = Field(None, description="Where the article was published, if known.")
     published: date | None = Field(None, description="Publication date of the article, if known.")
+    author: str | None = Field(None, description="Author of the article, if known.")
+    language: str | None = Field(
+        None,
+        description="ISO 639-1 code of the article's language (as its file says, else "
+        "detected), if known.",
+    )
+    site: str | None = Field(None, description="Site that published the article, if known.")
 
 
 class SearchResponse(BaseModel):
@@ -165,6 +172,9 @@ class Searcher:
             highlight=self._highlight(question, query, position),
             url=source.url,
             published=source.published,
+            author=source.author,
+            language=source.language,
+            site=source.site,
         )
 
     def _highlight(self, question: str, query: np.ndarray, position: int) -> Highlight | None:

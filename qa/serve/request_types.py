@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# How articles' languages are written (`Language` of `qa.corpus.checks`): ISO 639-1, lower case.
+_LANGUAGE_CODE = "^[a-z]{2,3}$"
 
 
 def _written_as_iso_date(value: object) -> object:
@@ -37,6 +39,20 @@ def _json_integer(value: object) -> object:
 
 
 JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
+
+
+def _language_code(value: str) -> str:
+    """A language as articles' languages are written: a wrong case or a language's name would
+    match no article, silently."""
+    if not re.fullmatch(_LANGUAGE_CODE, value):
+        raise ValueError(f"must be a language code in lower case, such as fr (got {value!r})")
+    return value
+
+
+# The pattern is the schema's; the validator says what is wrong more plainly than a pattern.
+LanguageCode = Annotated[
+    str, AfterValidator(_language_code), Field(json_schema_extra={"pattern": _LANGUAGE_CODE})
+]
 
 
 def _letter_and_digit_runs() -> Iterator[tuple[int, int]]:

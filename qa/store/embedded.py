@@ -10,7 +10,8 @@ the approximate index `ann.choose_index` picks: HNSW) and rescores each with its
 A version folder holds:
 
 manifest.json   what was built, from what, how, and every other file's size and SHA-256
-sources.jsonl   each indexed article: name, title, original text, hash, url, published date
+sources.jsonl   each indexed article: name, title, original text, hash, and its metadata (url,
+                published date, author, language, site, tags: absent in older versions)
 chunks.jsonl    each passage with its offsets and sentence offsets, grouped by article
 passages.npy    one unit vector per passage (float32)
 sentences.npy   one unit vector per passage sentence, in passage order

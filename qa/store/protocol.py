@@ -23,14 +23,22 @@ INDEX_FORMAT = 3
 
 
 class Source(BaseModel):
-    """An indexed article, as `GET /sources/{name}` shows it."""
+    """An indexed article, as `GET /sources/{name}` shows it. The metadata fields are optional:
+    an index written before one of them reads it as unknown."""
 
-    name: str
-    title: str
-    text: str
-    sha256: str
-    url: str | None = None
-    published: date | None = None
+    name: str = Field(description="File name of the article in the corpus.")
+    title: str = Field(description="Title of the article.")
+    text: str = Field(description="The article's text; passage offsets index into it.")
+    sha256: str = Field(description="SHA-256 of the article file's bytes.")
+    url: str | None = Field(None, description="Where the article was published, if known.")
+    published: date | None = Field(None, description="Publication date, if known.")
+    author: str | None = Field(None, description="Author, if known.")
+    language: str | None = Field(
+        None,
+        description="ISO 639-1 code of its language (as its file says, else detected), if known.",
+    )
+    site: str | None = Field(None, description="Name of the site that published it, if known.")
+    tags: tuple[str, ...] = Field((), description="Its categories and tags, if any.")
 
 
 class Embedding(BaseModel):
@@ -71,15 +79,24 @@ class DocumentRecord:
 
 @dataclass(frozen=True)
 class SearchFilter:
-    """Which articles a search may return; None means no condition."""
+    """Which articles a search may return; None means no condition. An article whose language
+    or site is unknown satisfies no condition on it, as an undated one no date range."""
 
     sources: frozenset[str] | None = None
     published_after: date | None = None
     published_before: date | None = None
+    languages: frozenset[str] | None = None
+    sites: frozenset[str] | None = None
 
     def admits(self, source: Source) -> bool:
-        if self.sources is not None and source.name not in self.sources:
-            return False
+        return (
+            _among(source.name, self.sources)
+            and _among(source.language, self.languages)
+            and _among(source.site, self.sites)
+            and self._dated_within(source)
+        )
+
+    def _dated_within(self, source: Source) -> bool:
         if self.published_after is None and self.published_before is None:
             return True
         if source.published is None:  # undated articles cannot satisfy a date condition
@@ -87,6 +104,10 @@ class SearchFilter:
         after_ok = self.published_after is None or source.published >= self.published_after
         before_ok = self.published_before is None or source.published <= self.published_before
         return after_ok and before_ok
+
+
+def _among(value: str | None, allowed: frozenset[str] | None) -> bool:
+    return allowed is None or value in allowed
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ NAME            one point per passage: the vector `passage` holds the passage's 
                 exactly max(passage cosine, best sentence cosine), as the `Store` contract says,
                 in one search); the sparse vector `bm25` holds its BM25 term weights
                 (qa/store/sparse.py; Qdrant applies IDF); the payload holds the passage, its
-                article's name, hash and publication date (the filters)
+                article's name, hash, publication date, language and site (the filters)
 NAME-documents  one point per article (its `Source`), and point 0: the published manifest
 
 Positions are point ids, derived from the article's hash and the chunk id: a passage's id
@@ -51,7 +51,9 @@ from qa.store.qdrant_points import (
     BM25,
     META_ID,
     PASSAGE,
+    article_fields,
     average_length,
+    create_collections,
     document_id,
     documents_alias,
     field_condition,
@@ -195,7 +197,7 @@ class QdrantStore:
                         "chunk": chunk.model_dump(mode="json"),
                         "source": source.name,
                         "sha256": source.sha256,
-                        "published": source.published.isoformat() if source.published else None,
+                        **article_fields(source),
                         "order": order,
                         "sentences": len(chunk.sentences),
                     },
@@ -241,7 +243,8 @@ class QdrantStore:
         self, built: Store, changed: Sequence[str], removed: Sequence[str], *, full: bool
     ) -> str:
         """Publish what an indexing run built: everything into new collections (`full`), or
-        only the `changed` articles and the `removed` ones; returns the new version."""
+        only the `changed` articles and the `removed` ones, and the metadata of the others
+        where it changed; returns the new version."""
         if full:
             records = [built.document(name) for name in built.sources]
             self.rebuild([r for r in records if r is not None], built.manifest.dimension)
@@ -251,7 +254,26 @@ class QdrantStore:
                     self.write_document(record)
             for name in removed:
                 self.delete_document(name)
+            self._update_metadata(built.sources, set(changed))
         return self.publish(built.manifest)
+
+    def _update_metadata(self, sources: Mapping[str, Source], written: set[str]) -> None:
+        """Articles kept with their vectors (same text) whose metadata changed (a sidecar
+        edited, a newer extractor): their `Source` and their passages' filter fields replaced,
+        no vector written."""
+        stored = {
+            str(p["name"]): p
+            for p in map(payload_of, self.scroll(self._documents, None, ["name", "source"]))
+            if "name" in p  # not the manifest's point
+        }
+        for name, source in sources.items():
+            if name in written or name not in stored or source_of(stored[name]) == source:
+                continue
+            payload = {"source": source.model_dump(mode="json")}
+            self.client.set_payload(self._documents, payload, [document_id(name)], wait=True)
+            self.client.set_payload(
+                self._passages, article_fields(source), match("source", name), wait=True
+            )
 
     def publish(self, manifest: Manifest) -> str:
         """Record the manifest (with the store's counts) as a new version and, after a rebuild,
@@ -349,27 +371,9 @@ class QdrantStore:
             self._switch_aliases()
 
     def _create_collections(self, dimension: int) -> None:
-        self.client.create_collection(
-            self._passages,
-            vectors_config={
-                PASSAGE: qm.VectorParams(
-                    size=dimension,
-                    distance=qm.Distance.COSINE,
-                    multivector_config=qm.MultiVectorConfig(
-                        comparator=qm.MultiVectorComparator.MAX_SIM
-                    ),
-                )
-            },
-            sparse_vectors_config={BM25: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
-        )
-        self.client.create_collection(self._documents, vectors_config={})
-        if self.location.startswith(("http://", "https://")):  # local mode has no indexes
-            for field, kind in [
-                ("source", qm.PayloadSchemaType.KEYWORD),
-                ("sha256", qm.PayloadSchemaType.KEYWORD),
-                ("published", qm.PayloadSchemaType.DATETIME),
-            ]:
-                self.client.create_payload_index(self._passages, field, kind)
+        # Local mode has no payload indexes.
+        indexed = self.location.startswith(("http://", "https://"))
+        create_collections(self.client, self._passages, self._documents, dimension, indexed)
 
     def _switch_aliases(self) -> None:
         current = {a.alias_name: a.collection_name for a in self.client.get_aliases().aliases}

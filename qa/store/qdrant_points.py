@@ -1,4 +1,4 @@
-"""How passages and articles are written as Qdrant points: ids, payloads, filters.
+"""How passages and articles are written as Qdrant points: collections, ids, payloads, filters.
 
 A point id is derived from what it holds (the article's hash and the chunk id, or the article's
 name), so that it changes whenever its text may have.
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
+from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
 from qa.corpus.chunk import Chunk
@@ -23,8 +24,40 @@ from qa.store.sparse import passage_length
 
 PASSAGE = "passage"
 BM25 = "bm25"
+# The passage payload's fields that searches filter on, indexed by a Qdrant server.
+PAYLOAD_INDEXES = {
+    "source": qm.PayloadSchemaType.KEYWORD,
+    "sha256": qm.PayloadSchemaType.KEYWORD,
+    "published": qm.PayloadSchemaType.DATETIME,
+    "language": qm.PayloadSchemaType.KEYWORD,
+    "site": qm.PayloadSchemaType.KEYWORD,
+}
 META_ID = 0
 _ID_MASK = (1 << 63) - 1  # ids fit a signed 64-bit integer wherever they travel
+
+
+def create_collections(
+    client: QdrantClient, passages: str, documents: str, dimension: int, indexed: bool
+) -> None:
+    """A store's two collections, new; with payload indexes on the filtered fields if
+    `indexed` (a server)."""
+    client.create_collection(
+        passages,
+        vectors_config={
+            PASSAGE: qm.VectorParams(
+                size=dimension,
+                distance=qm.Distance.COSINE,
+                multivector_config=qm.MultiVectorConfig(
+                    comparator=qm.MultiVectorComparator.MAX_SIM
+                ),
+            )
+        },
+        sparse_vectors_config={BM25: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
+    )
+    client.create_collection(documents, vectors_config={})
+    if indexed:
+        for field, kind in PAYLOAD_INDEXES.items():
+            client.create_payload_index(passages, field, kind)
 
 
 def passage_id(source: Source, chunk: Chunk) -> int:
@@ -97,13 +130,29 @@ def match(key: str, value: str) -> qm.Filter:
     return qm.Filter(must=[field_condition(key, value)])
 
 
+def article_fields(source: Source) -> dict[str, Any]:
+    """What each passage's payload holds of its article for the filters besides its name."""
+    return {
+        "published": source.published.isoformat() if source.published else None,
+        "language": source.language,
+        "site": source.site,
+    }
+
+
 def payload_filter(where: SearchFilter | None) -> qm.Filter | None:
-    """A `SearchFilter` as a Qdrant payload filter; undated articles fail any date range."""
+    """A `SearchFilter` as a Qdrant payload filter; an undated article fails any date range, an
+    article of unknown language or site any condition on it (null matches no value)."""
     if where is None:
         return None
-    must: list[qm.Condition] = []
-    if where.sources is not None:
-        must.append(qm.FieldCondition(key="source", match=qm.MatchAny(any=sorted(where.sources))))
+    must: list[qm.Condition] = [
+        qm.FieldCondition(key=key, match=qm.MatchAny(any=sorted(allowed)))
+        for key, allowed in [
+            ("source", where.sources),
+            ("language", where.languages),
+            ("site", where.sites),
+        ]
+        if allowed is not None
+    ]
     if where.published_after is not None or where.published_before is not None:
         must.append(
             qm.FieldCondition(

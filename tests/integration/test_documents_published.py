@@ -11,6 +11,7 @@ import pytest
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.settings import Settings
 from tests.integration.test_documents import copy_of, seeded, serving, snapshot
+from tests.news_pages import SITE_NAME
 from tests.news_site import Article, markdown_version, news_page, pdf_version, seed_articles
 
 __all__ = ["seeded"]  # the fixture, used by name
@@ -72,9 +73,16 @@ def test_a_web_page_is_stored_as_sent_and_its_article_searched_and_dated(
         assert best["title"] == STORY.title
         assert best["url"] == PAGE_URL
         assert best["published"] == STORY.published.date().isoformat()
+        assert (best["author"], best["language"], best["site"]) == (STORY.author, "fr", SITE_NAME)
         assert "analytics" not in client.get("/sources/zorg.html").json()["text"]
         listed = {d["name"]: d for d in client.get("/documents").json()["documents"]}
-        assert listed["zorg.html"]["url"] == PAGE_URL
+        metadata = {k: listed["zorg.html"][k] for k in ("url", "author", "language", "site")}
+        assert metadata == {
+            "url": PAGE_URL,
+            "author": STORY.author,
+            "language": "fr",
+            "site": SITE_NAME,
+        }
         # /search itself keeps its 64 KiB.
         big = client.post("/search", json={"question": "x" * 70_000})
         assert big.status_code == 413

@@ -205,6 +205,33 @@ def test_date_filter_admits_dated_articles_in_range_only(
             assert all(p.published == date(2025, 3, 14) for p in results)
 
 
+def test_language_and_site_filters_admit_those_articles_only(
+    writable: Store, encoder: SentenceTransformerEncoder, settings: Settings
+) -> None:
+    first, second = sorted(writable.sources)[:2]
+    for name, language, site in [(first, "en", "Le Quotidien"), (second, "de", None)]:
+        record = writable.document(name)
+        assert record is not None
+        source = record.source.model_copy(update={"language": language, "site": site})
+        writable.write_document(replace(record, source=source))
+    searcher = searcher_of(writable, encoder, settings)
+    others = set(writable.sources) - {first, second}
+    for where, expected in [
+        (SearchFilter(languages=frozenset({"en"})), {first}),
+        (SearchFilter(languages=frozenset({"en", "de"})), {first, second}),
+        (SearchFilter(languages=frozenset({"fr"})), others),  # the seeds' language, detected
+        (SearchFilter(sites=frozenset({"Le Quotidien"})), {first}),
+        (SearchFilter(sites=frozenset({"Le Monde"})), set()),
+        (SearchFilter(languages=frozenset({"de"}), sites=frozenset({"Le Quotidien"})), set()),
+    ]:
+        for mode in ["dense", "lexical"]:
+            results = searcher.search("ByteDance Nvidia", k=50, mode=mode, where=where).results
+            assert {p.source for p in results} == expected, (where, mode)
+    only_first = SearchFilter(sources=frozenset({first}))
+    (top,) = searcher.search("ByteDance", k=1, where=only_first).results
+    assert (top.language, top.site) == ("en", "Le Quotidien")
+
+
 # --- writing -----------------------------------------------------------------------------------
 
 

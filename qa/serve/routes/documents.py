@@ -52,6 +52,9 @@ class DocumentInfo(BaseModel):
     passages: int
     url: str | None
     published: date | None
+    author: str | None
+    language: str | None
+    site: str | None
 
 
 class DocumentList(BaseModel):
@@ -67,7 +70,7 @@ ArticleName = Annotated[str, Path(json_schema_extra=NAME_SCHEMA)]
 
 @router.get("", response_model=DocumentList)
 def list_documents(searcher: SearcherDep) -> DocumentList:
-    """The articles of the served index version, with their hashes and dates."""
+    """The articles of the served index version, with their hashes and metadata."""
     counts = passage_counts(searcher)
     return DocumentList(
         version=searcher.index.manifest.version,
@@ -79,6 +82,9 @@ def list_documents(searcher: SearcherDep) -> DocumentList:
                 passages=counts.get(s.name, 0),
                 url=s.url,
                 published=s.published,
+                author=s.author,
+                language=s.language,
+                site=s.site,
             )
             for s in searcher.index.sources.values()
         ],

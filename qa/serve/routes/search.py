@@ -17,7 +17,7 @@ from qa.serve.admission import Admission, is_costly
 from qa.serve.deps import READER_RESPONSES, READERS, AdmissionDep, SearcherDep, SettingsDep
 from qa.serve.http_errors import ErrorBody
 from qa.serve.http_hygiene import answer_head
-from qa.serve.request_types import LETTER_OR_DIGIT, IsoDate, JsonInteger
+from qa.serve.request_types import LETTER_OR_DIGIT, IsoDate, JsonInteger, LanguageCode
 from qa.settings import SearchMode
 from qa.store import SearchFilter
 
@@ -31,6 +31,17 @@ QUESTION = (
     "The question: at least one letter or digit (Unicode general category L or N), "
     f"at most {MAX_QUESTION_CHARS:,} characters."
 )
+SOURCES = "Only passages of these articles (file names)."
+LANGUAGES = (
+    "Only articles in these languages (ISO 639-1 codes in lower case, such as fr); an article "
+    "of unknown language is left out."
+)
+SITES = (
+    "Only articles published by these sites (names as `site` shows them); an article of "
+    "unknown site is left out."
+)
+AFTER = "Only articles published on or after (an undated article is left out)."
+BEFORE = "Only articles published on or before (an undated article is left out)."
 
 
 class SearchRequest(BaseModel):
@@ -45,13 +56,11 @@ class SearchRequest(BaseModel):
     mode: SearchMode | None = Field(
         None, description="Retrieval mode; the service default if absent."
     )
-    sources: list[str] | None = Field(None, description="Only passages of these articles.")
-    published_after: IsoDate | None = Field(
-        None, description="Only articles published on or after."
-    )
-    published_before: IsoDate | None = Field(
-        None, description="Only articles published on or before."
-    )
+    sources: list[str] | None = Field(None, description=SOURCES)
+    languages: list[LanguageCode] | None = Field(None, description=LANGUAGES)
+    sites: list[str] | None = Field(None, description=SITES)
+    published_after: IsoDate | None = Field(None, description=AFTER)
+    published_before: IsoDate | None = Field(None, description=BEFORE)
 
     @field_validator("question")
     @classmethod
@@ -83,7 +92,9 @@ async def search_post(
     settings: SettingsDep,
 ) -> SearchResponse:
     """Best passages for a question sent as JSON."""
-    where = _filter(body.sources, body.published_after, body.published_before)
+    where = _filter(
+        body.sources, body.languages, body.sites, body.published_after, body.published_before
+    )
     log_search(
         request.state.request_id, body.question, body.k, body.mode, full=settings.log_questions
     )
@@ -104,22 +115,39 @@ async def search_get(
     ],
     k: Annotated[int, Query(ge=1, le=MAX_K)] = DEFAULT_K,
     mode: SearchMode | None = None,
-    sources: Annotated[list[str] | None, Query(description="Only these articles.")] = None,
-    published_after: IsoDate | None = None,
-    published_before: IsoDate | None = None,
+    sources: Annotated[list[str] | None, Query(description=SOURCES)] = None,
+    languages: Annotated[list[LanguageCode] | None, Query(description=LANGUAGES)] = None,
+    sites: Annotated[list[str] | None, Query(description=SITES)] = None,
+    published_after: Annotated[IsoDate | None, Query(description=AFTER)] = None,
+    published_before: Annotated[IsoDate | None, Query(description=BEFORE)] = None,
 ) -> SearchResponse:
-    """Best passages for a question sent in the query string."""
-    where = _filter(sources, published_after, published_before)
+    """Best passages for a question sent in the query string; a list is its parameter repeated
+    (`languages=fr&languages=en`)."""
+    where = _filter(sources, languages, sites, published_after, published_before)
     log_search(request.state.request_id, q, k, mode, full=settings.log_questions)
     return await _admitted(request, admission, searcher, q, k, mode, where)
 
 
 def _filter(
-    sources: list[str] | None, after: date | None, before: date | None
+    sources: list[str] | None,
+    languages: list[str] | None,
+    sites: list[str] | None,
+    after: date | None,
+    before: date | None,
 ) -> SearchFilter | None:
-    if sources is None and after is None and before is None:
-        return None
-    return SearchFilter(frozenset(sources) if sources is not None else None, after, before)
+    """The conditions a search was given; None for none. An empty list admits nothing."""
+    where = SearchFilter(
+        sources=_set(sources),
+        languages=_set(languages),
+        sites=_set(sites),
+        published_after=after,
+        published_before=before,
+    )
+    return None if where == SearchFilter() else where
+
+
+def _set(values: list[str] | None) -> frozenset[str] | None:
+    return frozenset(values) if values is not None else None
 
 
 async def _admitted(

@@ -4,6 +4,8 @@ tests/integration/test_search.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from qa.corpus.chunk import ChunkingConfig
@@ -84,3 +86,16 @@ def test_every_mode_returns_k_ranked_passages(fake_searcher: Searcher, mode: str
 def test_lexical_mode_finds_exact_names_first(fake_searcher: Searcher) -> None:
     response = fake_searcher.search("SeedChip", k=3, mode="lexical")
     assert "SeedChip" in response.results[0].text
+
+
+def test_each_result_carries_its_articles_metadata(fake_searcher: Searcher) -> None:
+    index = fake_searcher.index
+    name = fake_searcher.search("SeedChip", k=1, mode="lexical").results[0].source
+    record = index.document(name)
+    assert record is not None
+    metadata = {"author": "Camille Martin", "language": "en", "site": "Le Quotidien"}
+    index.write_document(replace(record, source=record.source.model_copy(update=metadata)))
+
+    top = fake_searcher.search("SeedChip", k=1, mode="lexical").results[0]
+
+    assert (top.source, top.author, top.language, top.site) == (name, *metadata.values())
