@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # The repository's models/ (as tests/conftest.py uses), not the per-user default ~/.cache/qa.
 export QA_MODEL_CACHE_DIR ?= $(CURDIR)/models
 
-.PHONY: install model index run test check lint eval bench bench-scale loadtest clean browser wrk
+.PHONY: install model index run test check lint eval bench bench-ingest bench-scale loadtest clean browser wrk
 
 # Installs Debian packages whose command is missing: as root, or through sudo when it asks no
 # password; otherwise it says which command to run and goes on, so that only what needs the
@@ -87,6 +87,11 @@ wrk:
 
 bench: index wrk
 	$(BIN)/python -m bench.serving --plot docs/bench.png
+
+# Ingestion from the web: a local site of 500 generated pages, `qa add` of its sitemap from
+# scratch, then `qa sync` of it unchanged (medians of 3 runs; INGEST_ARGS="--runs 1" is quicker).
+bench-ingest: model
+	$(BIN)/python -m bench.ingest $(INGEST_ARGS)
 
 # Overload behaviour: qa serve at 1, 32 and 128 clients, /health probed meanwhile (bounded).
 loadtest: index wrk

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import socket
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from qa.cli.arguments import ArgumentParser, console, error_console, exit_status, whole_number
+from qa.cli.fetching import sync_and_report
 from qa.corpus.chunk import ChunkingConfig
 from qa.errors import QAError, require_extra
 from qa.settings import SearchMode, Settings, load_settings
@@ -61,10 +63,10 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
     from qa.indexing.staleness import published_index_problems
 
     _require_folder(settings.index_dir, "index folder")
-    if args.if_stale and not published_index_problems(settings):
+    if args.if_stale and not args.reextract and not published_index_problems(settings):
         console.print(f"index in {settings.index_dir} is up to date", markup=False)
         return 0
-    _build_index(settings, console, wait=args.wait)
+    _build_index(settings, console, wait=args.wait, reextract=args.reextract)
     return 0
 
 
@@ -72,8 +74,23 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
     from qa.corpus.documents import add_files
 
     _require_folder(settings.index_dir, "index folder")
-    _build_index(settings, console, wait=args.wait, edit=lambda: add_files(settings, args.files))
+    urls = [source for source in args.sources if _is_url(source)]
+    files = [Path(source) for source in args.sources if not _is_url(source)]
+    if urls:  # what its user names is fetched wherever it is, loopback included
+        sync_and_report(settings, partial(_encoder, settings), urls, files=files, wait=args.wait)
+    else:
+        _build_index(settings, console, wait=args.wait, edit=lambda: add_files(settings, files))
     return 0
+
+
+def run_sync(args: argparse.Namespace, settings: Settings) -> int:
+    _require_folder(settings.index_dir, "index folder")
+    sync_and_report(settings, partial(_encoder, settings), None, prune=args.prune, wait=args.wait)
+    return 0
+
+
+def _is_url(source: str) -> bool:
+    return source.lower().startswith(("http://", "https://"))
 
 
 def run_remove(args: argparse.Namespace, settings: Settings) -> int:
@@ -92,12 +109,15 @@ def _build_index(
     *,
     wait: float = 0.0,
     edit: Callable[[], CorpusEdit] | None = None,
+    reextract: bool = False,
 ) -> None:
     """Index the corpus incrementally and publish a new version; say what changed."""
     from qa.indexing.build import update_index
 
     encoder = _encoder(settings)
-    report = update_index(settings, encoder, wait=wait, progress=True, edit=edit)
+    report = update_index(
+        settings, encoder, wait=wait, progress=True, edit=edit, reextract=reextract
+    )
     for name, reason in report.skipped.items():
         error_console.print(f"qa: skipped {name}: {reason}", markup=False)
     changes = report.changes
@@ -356,12 +376,31 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="index the corpus, embedding only what changed")
     writer(index)
     index.add_argument("--if-stale", action="store_true", help="only if missing or out of date")
+    index.add_argument(
+        "--reextract",
+        action="store_true",
+        help="extract every page, Markdown and PDF file again (after the extractor changed)",
+    )
     index.set_defaults(run=run_index)
 
-    add = commands.add_parser("add", help="copy articles into the corpus and publish them")
-    add.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    add = commands.add_parser(
+        "add",
+        help="copy articles into the corpus, or fetch them from the web, and publish them",
+        description="Add article files (.txt, .html, .md, .pdf) and http(s) URLs of a page, "
+        "an RSS or Atom feed, or a sitemap (index); URLs are remembered for `qa sync`.",
+    )
+    add.add_argument("sources", nargs="+", metavar="FILE_OR_URL")
     writer(add)
     add.set_defaults(run=run_add)
+
+    sync = commands.add_parser(
+        "sync", help="fetch again what changed in the pages, feeds and sitemaps added"
+    )
+    sync.add_argument(
+        "--prune", action="store_true", help="remove the articles of pages now gone (404, 410)"
+    )
+    writer(sync)
+    sync.set_defaults(run=run_sync)
 
     remove = commands.add_parser("remove", help="remove articles from the corpus and the index")
     remove.add_argument("names", nargs="+", metavar="NAME")

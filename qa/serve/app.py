@@ -5,6 +5,7 @@ itself."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ from qa import __version__
 from qa.encoders.loading import load_encoder
 from qa.indexing.staleness import index_problems
 from qa.retrieval.search import Searcher
-from qa.serve import heap, metrics
+from qa.serve import heap, metrics, sync_loop
 from qa.serve.access_log import RequestObserver
 from qa.serve.admission import Admission, AdmissionLimits
 from qa.serve.batching import micro_batched
@@ -130,7 +131,7 @@ async def lifespan(
     metrics.track_index(lambda: app.state.searcher and app.state.searcher.index.manifest)
     _warn_if_stale(settings, loaded)
     with micro_batched(loaded, settings):  # questions embedded together, on one worker
-        async with _reloading(app.state, settings):
+        async with _reloading(app.state, settings), _syncing(app.state, settings):
             yield
     app.state.admission.close()
     app.state.searcher = app.state.admission = None
@@ -180,3 +181,19 @@ async def _reloading(state: Any, settings: Settings) -> AsyncIterator[None]:
         yield
     finally:
         await state.reloader.stop()
+
+
+@asynccontextmanager
+async def _syncing(state: Any, settings: Settings) -> AsyncIterator[None]:
+    """While inside, the saved web sources are synced every `QA_SYNC_INTERVAL_MINUTES` (0:
+    never), on a thread; leaving stops it (a run in progress stops between two pages)."""
+    if settings.sync_interval_minutes <= 0:
+        yield
+        return
+    interval_s = settings.sync_interval_minutes * sync_loop.SECONDS_PER_MINUTE
+    syncing = sync_loop.ScheduledSync(state, settings, interval_s)
+    syncing.start()
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(syncing.stop, settings.shutdown_timeout_s)
