@@ -13,6 +13,8 @@ QAError
 │   └── ExtractionError     a page, PDF or Markdown file with no article text in it
 ├── DocumentNotFoundError   an article name that is not in the corpus folder
 ├── AccessDeniedError       a missing or wrong API key
+├── UnknownSearchError      feedback on a search id that was never recorded
+├── AnalyticsError          the analytics database cannot be used (unreachable, newer schema)
 ├── IndexLockedError        another writer holds the index
 ├── IndexWriteError         a new index version cannot be written (disk full...)
 ├── ClientGoneError         the client left before its queued search started
@@ -119,6 +121,19 @@ class DocumentNotFoundError(QAError):
 
 class AccessDeniedError(QAError):
     """A request without the API key its route needs, or with a wrong one."""
+
+
+class UnknownSearchError(QAError):
+    """Feedback names a search the analytics never recorded (or purged)."""
+
+    def __init__(self, search_id: str) -> None:
+        super().__init__(f"unknown search {search_id!r}: send the search_id a search answered")
+        self.search_id = search_id
+
+
+class AnalyticsError(QAError):
+    """The analytics database cannot be used: unreachable, or its schema is newer than this
+    version of the service knows."""
 
 
 class IndexWriteError(QAError):

@@ -297,6 +297,32 @@ class Settings(BaseSettings):
         0, ge=0, description="`qa serve` syncs the saved sources this often; 0: never."
     )
 
+    analytics: bool = Field(
+        True,
+        description="Record searches and take readers' feedback (`off`: neither, no database).",
+    )
+    analytics_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the analytics database: sqlite:///PATH or "
+        "postgresql://USER@HOST/DB (several replicas share one); default: the SQLite file "
+        "analytics.sqlite3 beside the index folder.",
+    )
+    analytics_retention_days: int = Field(
+        90, ge=1, description="Searches and their feedback older than this are purged daily."
+    )
+    analytics_queue: int = Field(
+        10_000,
+        ge=1,
+        description="Search events waiting to be written; past it they are dropped (counted).",
+    )
+
+    @property
+    def analytics_database(self) -> str:
+        """The analytics database's SQLAlchemy URL, the default resolved."""
+        if self.analytics_url:
+            return self.analytics_url
+        return f"sqlite:///{self.index_dir.absolute().parent / 'analytics.sqlite3'}"
+
     @field_validator("corpus_dir", "index_dir", "model_cache_dir", "model", mode="before")
     @classmethod
     def _refuse_empty(cls, value: object) -> object:
