@@ -46,8 +46,8 @@ TITLE_PATTERN = rf"[^{CONTROL_CHARACTERS}\r\n]*"
 # such as "Photo"), and it is no heading (it ends like a sentence). Ingest accepts much more
 # (`qa.corpus.ingest.parse_document`), and says why it refuses.
 _ANY = f"[^{CONTROL_CHARACTERS}]*"
-_PARAGRAPH_LINE = r"[A-Za-z]{2}(?: [A-Za-z]{2})+[ 0-9]*\."
-ARTICLE_PATTERN = rf"(?:{_ANY}[\r\n])?{_PARAGRAPH_LINE}(?:[\r\n]{_ANY})?"
+PARAGRAPH_LINE = r"[A-Za-z]{2}(?: [A-Za-z]{2})+[ 0-9]*\."
+ARTICLE_PATTERN = rf"(?:{_ANY}[\r\n])?{PARAGRAPH_LINE}(?:[\r\n]{_ANY})?"
 
 
 def control_character(text: str) -> str | None:

@@ -13,15 +13,22 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.config import JsonDict
 from starlette.exceptions import HTTPException
 
-from qa.corpus.checks import ARTICLE_PATTERN, ArticleText, TitleLine, WebUrl
+from qa.corpus.checks import ARTICLE_PATTERN, PARAGRAPH_LINE, ArticleText, TitleLine, WebUrl
 from qa.corpus.ingest import Metadata
 from qa.errors import DocumentError
 from qa.extract import ContentKind, media_type_of
 from qa.serve.request_types import IsoDate
 
 # What the schema says of an article's text (`qa.corpus.checks.ARTICLE_PATTERN`): a text that
-# the service always accepts; it accepts more, and says why it refuses what it refuses.
+# the service always accepts; it accepts more, and says why it refuses what it refuses. The
+# same for a Markdown document (one paragraph) and a page (one paragraph of at least the words
+# an extraction needs, `qa.extract.html.MIN_WORDS`, in an article).
 TEXT_SCHEMA: JsonDict = {"pattern": f"^{ARTICLE_PATTERN}$"}
+MARKDOWN_SCHEMA: JsonDict = {"pattern": f"^{PARAGRAPH_LINE}$"}
+PAGE_SCHEMA: JsonDict = {
+    "pattern": "^<html><body><article><p>(?:[A-Za-z]{2} ){12,40}[A-Za-z]{2}\\.</p>"
+    "</article></body></html>$"
+}
 # Articles as published, kept as sent: their kind by media type.
 PUBLISHED: dict[str, ContentKind] = {
     "text/html": "html",
@@ -41,16 +48,16 @@ class DocumentBody(BaseModel):
     published: IsoDate | None = None
 
 
-# What a generated request can be sure the service accepts is stated only for text: whether a
-# page or a PDF holds an article is the extractor's to say (422 with its reason when not).
+# Whether a PDF holds an article is the extractor's to say (422 with its reason when not): no
+# JSON Schema states it.
 REQUEST_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
             "text/plain": {"schema": {"type": "string", **TEXT_SCHEMA}},
             "application/json": {"schema": DocumentBody.model_json_schema()},
-            "text/html": {"schema": {"type": "string"}},
-            "text/markdown": {"schema": {"type": "string"}},
+            "text/html": {"schema": {"type": "string", **PAGE_SCHEMA}},
+            "text/markdown": {"schema": {"type": "string", **MARKDOWN_SCHEMA}},
             "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         },
     }
