@@ -14,6 +14,7 @@ QAError
 ├── DocumentNotFoundError   an article name that is not in the corpus folder
 ├── AccessDeniedError       a missing or wrong API key
 ├── UnknownSearchError      feedback on a search id that was never recorded
+├── InvalidFeedbackError    feedback naming a result its search did not show
 ├── AnalyticsError          the analytics database cannot be used (unreachable, newer schema)
 ├── IndexLockedError        another writer holds the index
 ├── IndexWriteError         a new index version cannot be written (disk full...)
@@ -129,6 +130,10 @@ class UnknownSearchError(QAError):
     def __init__(self, search_id: str) -> None:
         super().__init__(f"unknown search {search_id!r}: send the search_id a search answered")
         self.search_id = search_id
+
+
+class InvalidFeedbackError(QAError):
+    """Feedback on a result (`rank`) past the results its search showed."""
 
 
 class AnalyticsError(QAError):

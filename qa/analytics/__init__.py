@@ -18,6 +18,7 @@ from qa.analytics.records import (
     ShownResult,
     new_search_id,
 )
+from qa.analytics.sql import SqlEventStore, open_event_store
 
 __all__ = [
     "FEEDBACK_EVENTS",
@@ -27,5 +28,7 @@ __all__ = [
     "FeedbackEvent",
     "SearchEvent",
     "ShownResult",
+    "SqlEventStore",
     "new_search_id",
+    "open_event_store",
 ]

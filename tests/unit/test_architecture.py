@@ -35,6 +35,8 @@ OWNERS = {
     "mdit_py_plugins": ("qa/extract/",),
     "feedparser": ("qa/web/",),
     "protego": ("qa/web/",),
+    "sqlalchemy": ("qa/analytics/",),
+    "psycopg": ("qa/analytics/",),
 }
 STORE_SETTING_READER = "qa/store/choice.py"
 ENVIRONMENT_READER = "qa/settings.py"
