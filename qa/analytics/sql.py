@@ -31,9 +31,11 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_SECONDS = 30  # the writer thread and a feedback may want the file at once
 
 
-def open_event_store(settings: Settings) -> SqlEventStore:
-    """The event store of the settings' analytics database, its tables created if missing."""
-    return SqlEventStore(settings.analytics_database)
+def open_event_store(settings: Settings, *, create: bool = True) -> SqlEventStore:
+    """The event store of the settings' analytics database, its tables created if missing;
+    with `create` False, a missing SQLite file is an AnalyticsError (a report reads, it does
+    not leave an empty database behind)."""
+    return SqlEventStore(settings.analytics_database, create=create)
 
 
 def database_url(url: str) -> URL:
@@ -60,9 +62,14 @@ class SqlEventStore:
     a connection of the engine's pool for one transaction. Every database failure is an
     `AnalyticsError` naming the database (its password hidden)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = database_url(url)
         self.name = self.url.render_as_string(hide_password=True)
+        if not create and _sqlite_file_missing(self.url):
+            raise AnalyticsError(
+                f"no analytics database at {self.url.database}: `qa serve` records searches "
+                "there (QA_ANALYTICS_URL chooses another)"
+            )
         self.engine = _engine(self.url)
         self._run(_create_or_check_schema)
 
@@ -170,6 +177,12 @@ def _engine(url: URL) -> Engine:
         connection.execute("PRAGMA journal_mode=WAL")
 
     return engine
+
+
+def _sqlite_file_missing(url: URL) -> bool:
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return False
+    return not Path(url.database).exists()
 
 
 def _create_or_check_schema(connection: Connection) -> None:

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from qa.cli.arguments import ArgumentParser, console, error_console, exit_status, whole_number
 from qa.cli.fetching import sync_and_report
+from qa.cli.report import add_report_arguments, run_report
 from qa.corpus.chunk import ChunkingConfig
 from qa.errors import QAError, require_extra
 from qa.settings import SearchMode, Settings, load_settings
@@ -463,4 +464,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--trec-dir", type=Path, help="also write TREC run and qrels files here")
     folders(evaluate)
     evaluate.set_defaults(run=run_eval)
+
+    report = commands.add_parser("report", help="what readers asked, what went unanswered")
+    add_report_arguments(report)
+    report.set_defaults(run=partial(run_report, load_encoder=_encoder))
     return parser
