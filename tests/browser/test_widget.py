@@ -14,7 +14,9 @@ import html
 import itertools
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -108,6 +110,10 @@ UI = {
         "timeout": "Le service n’a pas répondu en 2 secondes",
         "http_error": "Le service a renvoyé une erreur (422)",
         "retry": "Réessayer",
+        "helpful": "Oui, cette réponse est utile",
+        "not_helpful": "Non, cette réponse n’est pas utile",
+        "thanks": "Merci pour votre avis !",
+        "read_on_site": "Lire l’article",
     },
     "en": {
         "launcher": "Ask a question",
@@ -117,6 +123,9 @@ UI = {
         "open_source": "Read in the article",
         "source_region": "Full text of the article",
         "back": "Back to the answers",
+        "helpful": "Yes, this answer is useful",
+        "not_helpful": "No, this answer is not useful",
+        "thanks": "Thank you for your feedback!",
     },
 }
 
@@ -155,6 +164,14 @@ class Service:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+
+    def feedback(self, search_id: str) -> list[tuple[str, int | None]]:
+        """The feedback recorded on a search, oldest first: the analytics database is the
+        default one, beside the index folder."""
+        with sqlite3.connect(self.log.parent / "analytics.sqlite3") as database:
+            return database.execute(
+                "SELECT event, rank FROM feedback WHERE search_id = ? ORDER BY id", (search_id,)
+            ).fetchall()
 
     def stop(self) -> None:
         self.process.terminate()
@@ -790,3 +807,97 @@ def test_screenshots_of_the_demo_page(browser: Browser, service: Service, tmp_pa
         page.screenshot(path=str(target), animations="disabled", caret="hide")
         close_page(page)
         assert target.stat().st_size > 10_000
+
+
+# ------------------------------------------------------------------------------ feedback
+
+
+def sent_feedback(page: Page, action: Any) -> Any:
+    """Run `action`; return the body of the POST /feedback it made, once answered 201."""
+    with page.expect_response(lambda r: r.url.endswith("/feedback")) as answered:
+        action()
+    assert answered.value.status == 201, answered.value.text()
+    return answered.value.request.post_data_json
+
+
+def test_the_thumbs_send_the_readers_judgment_and_it_may_change(
+    page: Page, service: Service
+) -> None:
+    page.goto(f"{service.url}/")
+    widget = Widget(page)
+    widget.open()
+    answer = widget.ask(FRENCH_QUESTION)
+    search_id = answer["search_id"]
+    group = widget.log.get_by_role("group", name="Votre avis sur cette réponse")
+    expect(group).to_contain_text("Utile ?")
+    helpful = group.get_by_role("button", name=UI["fr"]["helpful"])
+    not_helpful = group.get_by_role("button", name=UI["fr"]["not_helpful"])
+    expect(helpful).to_have_attribute("aria-pressed", "false")
+    expect(helpful).to_have_text("👍")
+    expect(not_helpful).to_have_text("👎")
+
+    assert sent_feedback(page, helpful.click) == {"search_id": search_id, "event": "helpful"}
+    expect(helpful).to_have_attribute("aria-pressed", "true")
+    expect(not_helpful).to_have_attribute("aria-pressed", "false")
+    expect(group.get_by_role("status")).to_have_text(UI["fr"]["thanks"])
+
+    # The reader changes their mind, with the keyboard this time.
+    not_helpful.focus()
+    body = sent_feedback(page, lambda: page.keyboard.press("Enter"))
+    assert body == {"search_id": search_id, "event": "not_helpful"}
+    expect(not_helpful).to_have_attribute("aria-pressed", "true")
+    expect(helpful).to_have_attribute("aria-pressed", "false")
+    assert service.feedback(search_id) == [("helpful", None), ("not_helpful", None)]
+
+
+def test_opening_an_article_sends_open_with_its_rank(page: Page, service: Service) -> None:
+    page.goto(f"{service.url}/")
+    widget = Widget(page)
+    widget.open()
+    answer = widget.ask(FRENCH_QUESTION)
+    result, card = widget.card_for(answer, SEEDCHIP_SOURCE)
+    body = sent_feedback(page, lambda: widget.open_source(card))
+    assert body == {"search_id": answer["search_id"], "event": "open", "rank": result["rank"]}
+    assert service.feedback(answer["search_id"]) == [("open", result["rank"])]
+
+
+def test_following_the_link_to_the_articles_page_sends_open(
+    page: Page, hostile_service: Service
+) -> None:
+    # The article's site is not reachable from here: its page is answered locally.
+    page.context.route(f"{HOSTILE_URL}*", lambda route: route.fulfill(body="article"))
+    page.goto(f"{hostile_service.url}/")
+    widget = Widget(page)
+    widget.open()
+    answer = widget.ask(HOSTILE_QUESTION)
+    link = widget.passages.first.get_by_role("link", name=re.compile(UI["fr"]["read_on_site"]))
+    with page.context.expect_page():
+        body = sent_feedback(page, link.click)
+    assert body == {"search_id": answer["search_id"], "event": "open", "rank": 1}
+    assert hostile_service.feedback(answer["search_id"]) == [("open", 1)]
+
+
+def test_english_thumbs(page: Page, service: Service, page_server: PageServer) -> None:
+    page.goto(page_server.add(host_page(f"{service.url}/widget.js", lang="en")))
+    widget = Widget(page, lang="en")
+    widget.open()
+    widget.ask(ENGLISH_QUESTION)
+    group = widget.log.get_by_role("group", name="Your opinion of this answer")
+    expect(group).to_contain_text("Useful?")
+    sent_feedback(page, group.get_by_role("button", name=UI["en"]["helpful"]).click)
+    expect(group.get_by_role("status")).to_have_text(UI["en"]["thanks"])
+
+
+def test_data_feedback_off_shows_no_thumbs_and_sends_nothing(
+    page: Page, service: Service, page_server: PageServer
+) -> None:
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url))
+    page.goto(page_server.add(host_page(f"{service.url}/widget.js", feedback="off")))
+    widget = Widget(page)
+    widget.open()
+    _, card = widget.card_for(widget.ask(FRENCH_QUESTION), SEEDCHIP_SOURCE)
+    widget.open_source(card)
+    expect(page.get_by_role("button", name=UI["fr"]["helpful"])).to_have_count(0)
+    page.wait_for_timeout(500)  # an `open` would be sent at the click: none was
+    assert not [url for url in sent if url.endswith("/feedback")]

@@ -39,7 +39,7 @@ SEED_FILES = sorted(path.name for path in SEEDS.glob("*.txt"))
 SEEDCHIP_FILE = "002_5f75a4b7e3170e15.txt"
 FRENCH_QUESTION = "Comment s'appelle la puce IA que développe ByteDance ?"
 ENGLISH_QUESTION = "What is the name of the AI chip ByteDance is designing in-house?"
-RESPONSE_KEYS = {"question", "language", "mode", "answerable", "best_score", "results"}
+RESPONSE_KEYS = {"question", "language", "mode", "answerable", "best_score", "results", "search_id"}
 PASSAGE_KEYS = {
     "rank",
     "score",
@@ -121,7 +121,9 @@ def test_get_search_answers_exactly_like_post(client: httpx.Client) -> None:
     response = client.get("/search", params={"q": FRENCH_QUESTION, "k": 5})
 
     assert response.status_code == 200, response.text
-    assert response.json() == search(client, question=FRENCH_QUESTION, k=5)
+    assert same_answer(response.json()) == same_answer(
+        search(client, question=FRENCH_QUESTION, k=5)
+    )
 
 
 def test_passages_are_exact_slices_of_their_source(client: httpx.Client) -> None:
@@ -203,7 +205,13 @@ def test_concurrent_requests_get_the_same_answers_as_sequential_ones(
 
     for question, response in zip(questions, responses, strict=True):
         assert response.status_code == 200, response.text
-        assert response.json() == expected[question]
+        assert same_answer(response.json()) == same_answer(expected[question])
+
+
+def same_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """An answer without its `search_id`, which each search has its own of."""
+    assert body["search_id"]
+    return {key: value for key, value in body.items() if key != "search_id"}
 
 
 # --- the other endpoints --------------------------------------------------------------------

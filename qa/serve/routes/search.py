@@ -3,6 +3,7 @@ pool once admission control lets the request in (`qa.serve.admission`)."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Annotated
 
@@ -12,9 +13,18 @@ from pydantic.config import JsonDict
 from starlette.exceptions import HTTPException
 
 from qa.retrieval.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
+from qa.serve.access import key_name
 from qa.serve.access_log import log_search
 from qa.serve.admission import Admission, is_costly
-from qa.serve.deps import READER_RESPONSES, READERS, AdmissionDep, SearcherDep, SettingsDep
+from qa.serve.analytics_writer import SearchRecorder, search_event
+from qa.serve.deps import (
+    READER_RESPONSES,
+    READERS,
+    AdmissionDep,
+    RecorderOrNoneDep,
+    SearcherDep,
+    SettingsDep,
+)
 from qa.serve.http_errors import ErrorBody
 from qa.serve.http_hygiene import answer_head
 from qa.serve.request_types import LETTER_OR_DIGIT, IsoDate, JsonInteger, LanguageCode
@@ -42,6 +52,12 @@ SITES = (
 )
 AFTER = "Only articles published on or after (an undated article is left out)."
 BEFORE = "Only articles published on or before (an undated article is left out)."
+
+
+class SearchAnswer(SearchResponse):
+    search_id: str | None = Field(
+        description="This search's id, for POST /feedback; null when analytics are off."
+    )
 
 
 class SearchRequest(BaseModel):
@@ -80,7 +96,7 @@ async def require_json(request: Request) -> None:  # async: see qa/serve/access.
 
 @router.post(
     "/search",
-    response_model=SearchResponse,
+    response_model=SearchAnswer,
     dependencies=[*READERS, Depends(require_json)],
     responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}, **READER_RESPONSES},
 )
@@ -90,7 +106,8 @@ async def search_post(
     searcher: SearcherDep,
     admission: AdmissionDep,
     settings: SettingsDep,
-) -> SearchResponse:
+    recorder: RecorderOrNoneDep,
+) -> SearchAnswer:
     """Best passages for a question sent as JSON."""
     where = _filter(
         body.sources, body.languages, body.sites, body.published_after, body.published_before
@@ -98,17 +115,20 @@ async def search_post(
     log_search(
         request.state.request_id, body.question, body.k, body.mode, full=settings.log_questions
     )
-    return await _admitted(request, admission, searcher, body.question, body.k, body.mode, where)
+    return await _admitted(
+        request, admission, searcher, recorder, body.question, body.k, body.mode, where
+    )
 
 
 @router.get(
-    "/search", response_model=SearchResponse, dependencies=READERS, responses=READER_RESPONSES
+    "/search", response_model=SearchAnswer, dependencies=READERS, responses=READER_RESPONSES
 )
 async def search_get(
     request: Request,
     searcher: SearcherDep,
     admission: AdmissionDep,
     settings: SettingsDep,
+    recorder: RecorderOrNoneDep,
     q: Annotated[
         str,
         Query(max_length=MAX_QUESTION_CHARS, description=QUESTION, json_schema_extra=QUESTION_RULE),
@@ -120,12 +140,12 @@ async def search_get(
     sites: Annotated[list[str] | None, Query(description=SITES)] = None,
     published_after: Annotated[IsoDate | None, Query(description=AFTER)] = None,
     published_before: Annotated[IsoDate | None, Query(description=BEFORE)] = None,
-) -> SearchResponse:
+) -> SearchAnswer:
     """Best passages for a question sent in the query string; a list is its parameter repeated
     (`languages=fr&languages=en`)."""
     where = _filter(sources, languages, sites, published_after, published_before)
     log_search(request.state.request_id, q, k, mode, full=settings.log_questions)
-    return await _admitted(request, admission, searcher, q, k, mode, where)
+    return await _admitted(request, admission, searcher, recorder, q, k, mode, where)
 
 
 def _filter(
@@ -154,17 +174,29 @@ async def _admitted(
     request: Request,
     admission: Admission,
     searcher: Searcher,
+    recorder: SearchRecorder | None,
     question: str,
     k: int,
     mode: SearchMode | None,
     where: SearchFilter | None,
-) -> SearchResponse:
-    """The search, computed on the search pool once admission control lets it in."""
-    return await admission.run(
+) -> SearchAnswer:
+    """The search, computed on the search pool once admission control lets it in, and its
+    event queued for the analytics (never waited for)."""
+    started = time.perf_counter()
+    response = await admission.run(
         lambda: searcher.search(question, k, mode, where),
         costly=is_costly(question, k),
         client_gone=request.is_disconnected,
     )
+    search_id = None
+    if recorder is not None:
+        latency_s = time.perf_counter() - started
+        asker = key_name(request, recorder.settings)
+        event = search_event(response, k, where, latency_s, asker)
+        recorder.record(event)
+        search_id = event.search_id
+    # Built without validating again what the search built.
+    return SearchAnswer.model_construct(**dict(response), search_id=search_id)
 
 
 answer_head(router)

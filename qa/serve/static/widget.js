@@ -6,6 +6,7 @@
  *   <script src="https://qa.example.org/widget.js" defer
  *           data-endpoint="https://qa.example.org" data-title="Questions" data-lang="fr"
  *           data-k="3" data-accent="#4f46e5" data-position="right"></script>
+ * (data-feedback="off" hides the "Utile ? 👍 👎" buttons and sends no feedback.)
  *
  * Rules this file keeps:
  * - One self-contained IIFE: no build step, no dependency, nothing loaded from another host.
@@ -63,6 +64,12 @@
       errHttp: (status) => `Le service a renvoyé une erreur (${status}) :`,
       errBadResponse: "Le service a renvoyé une réponse inattendue.",
       errSource: "Impossible d’afficher l’article.",
+      feedbackGroup: "Votre avis sur cette réponse",
+      feedbackQuestion: "Utile ?",
+      helpful: "Oui, cette réponse est utile",
+      notHelpful: "Non, cette réponse n’est pas utile",
+      thanks: "Merci pour votre avis !",
+      feedbackFailed: "Votre avis n’a pas pu être envoyé. Réessayez.",
     },
     en: {
       launcher: "Ask a question",
@@ -100,6 +107,12 @@
       errHttp: (status) => `The service returned an error (${status}):`,
       errBadResponse: "The service sent an unexpected answer.",
       errSource: "The article cannot be shown.",
+      feedbackGroup: "Your opinion of this answer",
+      feedbackQuestion: "Useful?",
+      helpful: "Yes, this answer is useful",
+      notHelpful: "No, this answer is not useful",
+      thanks: "Thank you for your feedback!",
+      feedbackFailed: "Your feedback could not be sent. Try again.",
     },
   };
 
@@ -230,6 +243,17 @@
     .link-button:hover { text-decoration: underline; }
     .link-button.quiet { color: var(--qa-muted); font-weight: 500; }
 
+    /* Feedback: "Utile ? 👍 👎" under an answer */
+    .feedback { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 8px;
+      font-size: 13.5px; color: var(--qa-muted); }
+    .thumb { display: grid; place-items: center; width: 34px; height: 30px;
+      border: 1px solid var(--qa-line); border-radius: 15px; background: #fff;
+      font-size: 15px; line-height: 1; }
+    .thumb:hover { background: var(--qa-soft); }
+    .thumb[aria-pressed="true"] { border-color: var(--qa-accent);
+      background: color-mix(in srgb, var(--qa-accent) 12%, #fff); }
+    .feedback-status:empty { display: none; }
+
     /* Composer */
     .composer { border-top: 1px solid var(--qa-line); background: #fff;
       padding: 10px 12px 8px; }
@@ -318,6 +342,7 @@
       accent: data.accent && CSS.supports("color", data.accent) ? data.accent : null,
       position: data.position === "left" ? "left" : "right",
       timeoutMs: timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS,
+      feedback: (data.feedback || "").toLowerCase() !== "off",
     };
   }
 
@@ -719,14 +744,88 @@
         const lead = results.length ? t.found : t.noResults;
         answer.append(el("p", { class: "answer-lead", text: lead }));
       }
+      // Feedback needs the id the service gave this search (none with its analytics off).
+      const searchId =
+        this.cfg.feedback && typeof data.search_id === "string" ? data.search_id : null;
       if (results.length) {
-        const cards = results.map((result, i) => this.renderPassage(result, i + 1));
+        const opened = new Set(); // the ranks whose article this reader opened: sent once each
+        const onOpen = (rank) => {
+          if (!searchId || opened.has(rank)) return;
+          opened.add(rank);
+          this.sendFeedback({ search_id: searchId, event: "open", rank }).catch(() => {});
+        };
+        const cards = results.map((result, i) => this.renderPassage(result, i + 1, onOpen));
         answer.append(el("ol", { class: "passages" }, ...cards));
       }
+      if (searchId) answer.append(this.renderFeedback(searchId));
       return answer;
     }
 
-    renderPassage(result, position) {
+    // "Utile ? 👍 👎": two toggle buttons; the reader may change their mind (the service keeps
+    // the last judgment). The status line thanks them, or says the judgment was not sent.
+    renderFeedback(searchId) {
+      const { t } = this;
+      const status = el("span", { class: "feedback-status", role: "status" });
+      const thumb = (emoji, label) =>
+        el(
+          "button",
+          {
+            class: "thumb",
+            type: "button",
+            "aria-pressed": "false",
+            "aria-label": label,
+            title: label,
+          },
+          el("span", { "aria-hidden": "true", text: emoji }),
+        );
+      const buttons = {
+        helpful: thumb("👍", t.helpful),
+        not_helpful: thumb("👎", t.notHelpful),
+      };
+      let sent = null; // the judgment the service holds
+      for (const [event, button] of Object.entries(buttons)) {
+        button.addEventListener("click", async () => {
+          if (sent === event) return;
+          for (const [other, b] of Object.entries(buttons)) {
+            b.setAttribute("aria-pressed", String(other === event));
+          }
+          status.textContent = "";
+          try {
+            await this.sendFeedback({ search_id: searchId, event });
+            sent = event;
+            status.textContent = t.thanks;
+          } catch {
+            for (const [other, b] of Object.entries(buttons)) {
+              b.setAttribute("aria-pressed", String(other === sent));
+            }
+            status.textContent = t.feedbackFailed;
+          }
+        });
+      }
+      return el(
+        "div",
+        { class: "feedback", role: "group", "aria-label": t.feedbackGroup },
+        el("span", { "aria-hidden": "true", text: t.feedbackQuestion }),
+        buttons.helpful,
+        buttons.not_helpful,
+        status,
+      );
+    }
+
+    sendFeedback(body) {
+      return requestJSON(
+        `${this.cfg.endpoint}/feedback`,
+        {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify(body),
+          keepalive: true, // an "open" sent as the reader leaves for the article still arrives
+        },
+        this.cfg.timeoutMs,
+      );
+    }
+
+    renderPassage(result, position, onOpen) {
       const { t } = this;
       const rank = result.rank || position;
       const title = result.title || result.source;
@@ -740,24 +839,29 @@
         icon("book", 15),
         el("span", { text: t.openSource }),
       );
-      open.addEventListener("click", () => this.openSource(result, open));
+      open.addEventListener("click", () => {
+        onOpen(rank);
+        this.openSource(result, open);
+      });
       const actions = el("div", { class: "passage-actions" }, open);
       const href = pageURL(result.url);
       if (href) {
-        actions.append(
-          el(
-            "a",
-            {
-              class: "link-button",
-              href,
-              target: "_blank",
-              rel: "noopener noreferrer",
-              "aria-label": t.readOnSiteLabel(title),
-            },
-            icon("external", 15),
-            el("span", { text: t.readOnSite }),
-          ),
+        const link = el(
+          "a",
+          {
+            class: "link-button",
+            href,
+            target: "_blank",
+            rel: "noopener noreferrer",
+            "aria-label": t.readOnSiteLabel(title),
+          },
+          icon("external", 15),
+          el("span", { text: t.readOnSite }),
         );
+        // A middle click opens it too (auxclick); the link itself is never held back.
+        link.addEventListener("click", () => onOpen(rank));
+        link.addEventListener("auxclick", () => onOpen(rank));
+        actions.append(link);
       }
       if (truncated) {
         const more = el("button", {
