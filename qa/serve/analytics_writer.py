@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from qa.analytics import EventStore, Feedback, SearchEvent, ShownResult, new_search_id
+from qa.analytics import Feedback, SearchEvent, ShownResult, new_search_id
+from qa.analytics.sql import SqlEventStore
 from qa.errors import AnalyticsError, QAError
 from qa.retrieval.search import SearchResponse
 from qa.serve import metrics
@@ -31,7 +32,7 @@ REOPEN_INTERVAL_S = 30.0  # the Retry-After of a refused /feedback says as much 
 PURGE_INTERVAL_S = 24 * 3600.0
 POLL_S = 0.5  # how often an idle writer looks whether it should stop, purge or reopen
 
-StoreOpener = Callable[[Settings], EventStore]
+StoreOpener = Callable[[Settings], SqlEventStore]
 
 
 def search_event(
@@ -90,7 +91,7 @@ class SearchRecorder:
 
     def __init__(self, settings: Settings, open_store: StoreOpener) -> None:
         self.settings = settings
-        self.database: EventStore | None = None
+        self.database: SqlEventStore | None = None
         self._open_store = open_store
         self._ids: queue.Queue[str] = queue.Queue(maxsize=settings.analytics_queue)
         # The queued events by id: whoever pops an event writes it (the writer's batch or a
@@ -135,7 +136,7 @@ class SearchRecorder:
         except Exception as error:  # the database's own errors: whatever the driver raises
             raise AnalyticsError(f"the analytics database failed: {error}") from error
 
-    def report_store(self) -> EventStore:
+    def report_store(self) -> SqlEventStore:
         return self._store_or_refuse()
 
     def stop(self, timeout_s: float) -> None:
@@ -186,7 +187,7 @@ class SearchRecorder:
             with contextlib.suppress(AnalyticsError):  # counted and logged by _write
                 self._write(self.database, events)
 
-    def _write(self, store: EventStore, events: list[SearchEvent]) -> None:
+    def _write(self, store: SqlEventStore, events: list[SearchEvent]) -> None:
         try:
             store.record_searches(events)
         except Exception as error:  # the database's own errors: whatever the driver raises
@@ -231,7 +232,7 @@ class SearchRecorder:
         if purged:
             log.info("analytics: %d searches older than %s purged", purged, before.date())
 
-    def _store_or_refuse(self) -> EventStore:
+    def _store_or_refuse(self) -> SqlEventStore:
         if self.database is None:
             raise AnalyticsError(
                 "the analytics database cannot be reached right now; try again later"

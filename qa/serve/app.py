@@ -37,7 +37,7 @@ from qa.serve.http_hygiene import (
 from qa.serve.rate_limit import RateLimiter
 from qa.serve.reload import IndexReloader
 from qa.serve.request_body import BodySizeLimit, BodyTimeout
-from qa.serve.routes import documents, feedback, probes, search, sources, widget
+from qa.serve.routes import analytics, documents, feedback, probes, search, sources, widget
 from qa.serve.shedding import ShedWhenFull
 from qa.settings import Settings, get_settings
 from qa.store.choice import open_store
@@ -110,6 +110,8 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(widget.router)
     app.include_router(probes.router)
     app.include_router(feedback.router)
+    # Needs the admin key, as the document API: none configured (404), a wrong one (401).
+    app.include_router(analytics.router)
     # The document API: a key (401), an unknown article or no admin key (404), an article too
     # slow to arrive (408), too large (413) or of another type (415), an index that cannot be
     # written (507).

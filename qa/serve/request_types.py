@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from qa.retrieval.search import MAX_K
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # How articles' languages are written (`Language` of `qa.corpus.checks`): ISO 639-1, lower case.
 _LANGUAGE_CODE = "^[a-z]{2,3}$"
@@ -39,6 +41,9 @@ def _json_integer(value: object) -> object:
 
 
 JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
+# A result's rank: its bounds before the validator, so that the schema says them as `minimum`
+# and `maximum` even where the rank is optional (bounds given on JsonInteger would not be).
+Rank = Annotated[int, Field(ge=1, le=MAX_K), BeforeValidator(_json_integer)]
 
 
 def _language_code(value: str) -> str:

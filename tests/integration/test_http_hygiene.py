@@ -152,6 +152,11 @@ def test_widget_with_a_stale_etag_is_sent_again(client: TestClient) -> None:
         ("/sources", "get", {"200", "401", "405", "422", "429", "500", "503"}),
         ("/sources/{name}", "get", {"200", "401", "404", "405", "422", "429", "500", "503"}),
         ("/health", "get", {"200", "405", "422", "500", "503"}),
+        (
+            "/feedback",
+            "post",
+            {"201", "401", "404", "405", "413", "415", "422", "429", "500", "503"},
+        ),
     ],
 )
 def test_every_status_an_operation_can_answer_is_in_the_schema(

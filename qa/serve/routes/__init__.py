@@ -1,6 +1,7 @@
-"""One `APIRouter` module per resource of the HTTP API: `search`, `sources`, `documents`, `probes`
-(`/health`, `/ready`, `/metrics`) and `widget` (the demo page and its script). Each router answers
-HEAD on its GET routes (`qa.serve.http_hygiene.answer_head`); `qa.serve.app` includes them all."""
+"""One `APIRouter` module per resource of the HTTP API: `search`, `sources`, `documents`,
+`feedback`, `analytics`, `probes` (`/health`, `/ready`, `/metrics`) and `widget` (the demo page
+and its script). Each router answers HEAD on its GET routes
+(`qa.serve.http_hygiene.answer_head`); `qa.serve.app` includes them all."""
 
 from __future__ import annotations
 

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Self
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, Field
 
 from qa.analytics import MAX_COMMENT_CHARS, Feedback, FeedbackEvent
-from qa.retrieval.search import MAX_K
 from qa.serve.deps import READER_RESPONSES, READERS, RecorderDep
 from qa.serve.http_errors import ErrorBody
-from qa.serve.request_types import JsonInteger
+from qa.serve.request_types import Rank
 from qa.serve.routes.search import require_json
 
 router = APIRouter()
@@ -24,7 +23,7 @@ router = APIRouter()
 SEARCH_ID_CHARS = 64  # ids are 32 hex digits; longer is no id at all
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     search_id: str = Field(
@@ -33,25 +32,27 @@ class FeedbackRequest(BaseModel):
         description="The `search_id` a search answered.",
         examples=["3f2c9a6b0e8d4f1a9c7b5e3d2f1a0b9c"],
     )
-    event: FeedbackEvent = Field(
-        description="`helpful` or `not_helpful` (the last one of a search counts), or `open`: "
-        "the reader opened the article of result `rank`."
-    )
-    rank: JsonInteger | None = Field(
-        None,
-        ge=1,
-        le=MAX_K,
-        description="Which result (1 first): required for `open`, optional otherwise.",
-    )
     comment: str | None = Field(
         None, max_length=MAX_COMMENT_CHARS, description="What the reader wrote, if anything."
     )
 
-    @model_validator(mode="after")
-    def _open_names_its_result(self) -> Self:
-        if self.event == "open" and self.rank is None:
-            raise ValueError("rank: an open event names the result opened (rank 1 or more)")
-        return self
+
+class Judgment(FeedbackFields):
+    """The reader's judgment of the answer; the last one of a search counts."""
+
+    event: Literal["helpful", "not_helpful"]
+    rank: Rank | None = Field(None, description="The result judged (1 first), if one was.")
+
+
+class Opening(FeedbackFields):
+    """The reader opened the article of result `rank`."""
+
+    event: Literal["open"]
+    rank: Rank = Field(description="The result opened (1 first).")
+
+
+# One of the two, told apart by `event` (the schema says that `open` needs a rank).
+FeedbackRequest = Annotated[Judgment | Opening, Body(discriminator="event")]
 
 
 class FeedbackReceipt(BaseModel):
