@@ -37,7 +37,16 @@ from qa.serve.http_hygiene import (
 from qa.serve.rate_limit import RateLimiter
 from qa.serve.reload import IndexReloader
 from qa.serve.request_body import BodySizeLimit, BodyTimeout
-from qa.serve.routes import analytics, documents, feedback, probes, search, sources, widget
+from qa.serve.routes import (
+    admin,
+    analytics,
+    documents,
+    feedback,
+    probes,
+    search,
+    sources,
+    widget,
+)
 from qa.serve.shedding import ShedWhenFull
 from qa.settings import Settings, get_settings
 from qa.store.choice import open_store
@@ -95,6 +104,7 @@ def _add_middlewares(app: FastAPI, settings: Settings) -> None:
         SecurityHeaders,
         page_policies={
             "/": widget.PAGE_POLICY,
+            "/admin": admin.PAGE_POLICY,
             **{page: DOCS_POLICY for page in ("/docs", "/docs/oauth2-redirect", "/redoc")},
         },
     )
@@ -112,6 +122,7 @@ def _include_routers(app: FastAPI) -> None:
     app.include_router(feedback.router)
     # Needs the admin key, as the document API: none configured (404), a wrong one (401).
     app.include_router(analytics.router)
+    app.include_router(admin.router)  # the editors' page: it asks for the key, and sends it
     # The document API: a key (401), an unknown article or no admin key (404), an article too
     # slow to arrive (408), too large (413) or of another type (415), an index that cannot be
     # written (507).

@@ -58,13 +58,19 @@ STATIC_CACHE_CONTROL = "public, max-age=3600"
 
 
 def demo_page_policy(page_html: str, widget_js: str) -> str:
-    """The demo page's CSP: scripts and requests to this origin only; styles only the page's
-    own `<style>` and the widget's shadow-DOM style sheet (its `STYLES` text), by hash."""
-    styles = re.findall(r"<style>(.*?)</style>", page_html, re.S)
+    """The demo page's CSP: as `page_policy`, the widget's shadow-DOM style sheet (its `STYLES`
+    text) allowed too."""
     widget = re.search(r"const STYLES = `([^`$\\]*)`;", widget_js)
     if widget is None:
         raise ValueError("widget.js: no `const STYLES = `...`;` to hash for the CSP")
-    hashes = " ".join(_csp_hash(text) for text in [*styles, widget.group(1)])
+    return page_policy(page_html, widget.group(1))
+
+
+def page_policy(page_html: str, *styles: str) -> str:
+    """A page's CSP: scripts and requests to this origin only; styles only the page's own
+    `<style>` elements and `styles`, by hash; no inline script, no style attribute."""
+    inline = re.findall(r"<style>(.*?)</style>", page_html, re.S)
+    hashes = " ".join(_csp_hash(text) for text in [*inline, *styles])
     return (
         f"default-src 'none'; script-src 'self'; connect-src 'self'; style-src {hashes}; "
         "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
