@@ -29,7 +29,7 @@ DOCUMENTS = [README, *PAGES]
 MAX_README_LINES = 250
 
 # Variables read by the tests or tools rather than by `qa.settings`.
-OTHER_VARIABLES = {"QA_WIDGET_SCREENSHOTS"}
+OTHER_VARIABLES = {"QA_WIDGET_SCREENSHOTS", "QA_ADMIN_SCREENSHOT"}  # the browser tests'
 # Folders of the repository whose paths, when a page names them, must exist (`models/` and
 # `index/` are made by `make`, and examples name files of the reader's own).
 CHECKED_FOLDERS = ("qa", "bench", "eval", "docs", "seeds", "tests")
