@@ -29,6 +29,8 @@ class ServingReport:
     # Server CPU time (all threads) per completed request at each point: unlike latency, it
     # hardly depends on what else the machine runs.
     cpu_ms_per_request: list[float | None]  # None: no request completed
+    # Search events the analytics wrote per second of each point (0 with analytics off).
+    events_written_per_s: list[float]
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class BenchReport:
     serving: list[ServingReport]  # the new path, the old one: each question embedded
     repeated: ServingReport  # the new path, its question cache answering repeated questions
     indexing: list[IndexingReport]
+    analytics_off: ServingReport  # the new path again, searches not recorded
 
 
 def print_report(report: BenchReport, console: Console) -> None:
@@ -67,6 +70,7 @@ def print_report(report: BenchReport, console: Console) -> None:
             f"{now.error_count} / {before.error_count}",
         )
     console.print(table)
+    print_analytics_cost(new, report.analytics_off, console)
     repeated = report.repeated
     console.print(
         f"{repeated.path}: "
@@ -78,7 +82,7 @@ def print_report(report: BenchReport, console: Console) -> None:
         ),
         markup=False,
     )
-    for serving in [*report.serving, repeated]:
+    for serving in [*report.serving, report.analytics_off, repeated]:
         console.print(
             f"{serving.path}: ready in {serving.ready_s:.2f} s · RSS {serving.rss_ready_mb:.0f} MB "
             f"at ready, {serving.rss_after_load_mb:.0f} MB after the load "
@@ -102,6 +106,24 @@ def print_report(report: BenchReport, console: Console) -> None:
     )
 
 
+def print_analytics_cost(on: ServingReport, off: ServingReport, console: Console) -> None:
+    """The new path with analytics on against off: what recording every search costs."""
+    table = Table(title="analytics on / off (ratio: on's throughput over off's)")
+    for column in ("clients", "req/s", "p50 ms", "p99 ms", "events written/s", "errors"):
+        table.add_column(column, justify="right")
+    for recorded, bare, written in zip(on.load, off.load, on.events_written_per_s, strict=True):
+        ratio = recorded.throughput / bare.throughput if bare.throughput else math.nan
+        table.add_row(
+            str(recorded.connections),
+            f"{recorded.throughput:g} / {bare.throughput:g} ({ratio:.3f})",
+            f"{recorded.p50_ms:g} / {bare.p50_ms:g}",
+            f"{recorded.p99_ms:g} / {bare.p99_ms:g}",
+            f"{written:g}",
+            f"{recorded.error_count} / {bare.error_count}",
+        )
+    console.print(table)
+
+
 def _pair(now: float | None, before: float | None, *, higher_is_better: bool = False) -> str:
     if not before or not now:
         return f"{now or 0:g} / {before or 0:g}"
@@ -123,8 +145,9 @@ def plot(report: BenchReport, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     figure, (throughput, latency) = plt.subplots(1, 2, figsize=(11, 4.8))
-    paths = [*report.serving, report.repeated]
-    for serving, colour in zip(paths, ("tab:blue", "tab:red", "tab:green"), strict=True):
+    paths = [*report.serving, report.repeated, report.analytics_off]
+    colours = ("tab:blue", "tab:red", "tab:green", "tab:purple")
+    for serving, colour in zip(paths, colours, strict=True):
         clients = [r.connections for r in serving.load]
         throughput.plot(
             clients, [r.throughput for r in serving.load], "o-", color=colour, label=serving.path

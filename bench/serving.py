@@ -4,6 +4,8 @@ and as it was (PyTorch, one question at a time), so every figure has a ratio fro
 - Serving: `qa serve` as a subprocess per path: time to `/ready`, RSS at ready and after the
   load, then an HTTP load table (POST /search, k=5, hybrid) at 1, 8, 32 and 64 concurrent
   clients, driven by wrk (`bench.loadgen`). The question cache is off: every request embeds.
+  The new path records every search (analytics on, the default, in a SQLite file), and is
+  measured again with analytics off, with the search events written per second.
 - Indexing: passages/s and MB of text per minute on a generated corpus of at least 1 MB.
 """
 
@@ -48,13 +50,15 @@ except ModuleNotFoundError as missing:  # the bench extra
 CONCURRENCY = (1, 8, 32, 64)
 DEV_DOCS = Path("eval/piaf-dev/docs")  # the French dev set kept in the repository
 # The service as it was: PyTorch, each request embedding its own question.
-OLD_PATH = {"QA_ENCODER_BACKEND": "torch", "QA_BATCH_MAX": "1"}
+OLD_PATH = {"QA_ENCODER_BACKEND": "torch", "QA_BATCH_MAX": "1", "QA_ANALYTICS": "false"}
+ANALYTICS_OFF = {"QA_ANALYTICS": "false"}
 OLD_NAME = "PyTorch, one at a time"
 READY_TIMEOUT_S = 180.0
 # Waiting for the searches a load run left admitted: a wrk timeout plus a search deadline.
 IDLE_TIMEOUT_S = 30.0
 PROBE_INTERVAL_S = 0.1
 IDLE_GAUGES = ("qa_searches_queued", "qa_searches_in_progress")
+EVENTS_WRITTEN = "qa_analytics_events_written"
 
 Server = subprocess.Popen[bytes]
 
@@ -96,21 +100,30 @@ def run(
     published_manifest(settings)
     bodies = [json.dumps({"question": q, "k": 5, "mode": "hybrid"}) for q in questions]
     new_path = f"ONNX {settings.encoder_precision}, batches of <= {settings.batch_max}"
-    serving = [
-        _noted(measure_serving(new_path, {}, bodies, duration_s, concurrency)),
-        _noted(measure_serving(OLD_NAME, OLD_PATH, bodies, duration_s, concurrency)),
-    ]
-    # The same questions over and over with the question cache on, as a widget's readers ask
-    # them: what a repeated question costs, never read as the cost of a new one.
-    repeated = _noted(
-        measure_serving(
-            f"{new_path}, questions repeated, question cache on",
-            {"QA_QUERY_CACHE_SIZE": str(max(settings.query_cache_size, len(questions)))},
-            bodies,
-            duration_s,
-            concurrency,
+    with tempfile.TemporaryDirectory(prefix="qa-bench-analytics-") as folder:
+        # Analytics on, as served by default, into a database of the run's own.
+        recorded = {"QA_ANALYTICS_URL": f"sqlite:///{Path(folder) / 'analytics.sqlite3'}"}
+        serving = [
+            _noted(measure_serving(new_path, recorded, bodies, duration_s, concurrency)),
+            _noted(measure_serving(OLD_NAME, OLD_PATH, bodies, duration_s, concurrency)),
+        ]
+        analytics_off = _noted(
+            measure_serving(
+                f"{new_path}, analytics off", ANALYTICS_OFF, bodies, duration_s, concurrency
+            )
         )
-    )
+        # The same questions over and over with the question cache on, as a widget's readers
+        # ask them: what a repeated question costs, never read as the cost of a new one.
+        repeated = _noted(
+            measure_serving(
+                f"{new_path}, questions repeated, question cache on",
+                recorded
+                | {"QA_QUERY_CACHE_SIZE": str(max(settings.query_cache_size, len(questions)))},
+                bodies,
+                duration_s,
+                concurrency,
+            )
+        )
     with tempfile.TemporaryDirectory(prefix="qa-bench-corpus-") as folder:
         corpus_dir = Path(folder)
         generate_corpus(corpus_dir, [settings.corpus_dir, DEV_DOCS], int(corpus_mb * 1e6))
@@ -125,7 +138,7 @@ def run(
                 )
             ),
         ]
-    return BenchReport(new_path, serving, repeated, indexing)
+    return BenchReport(new_path, serving, repeated, indexing, analytics_off)
 
 
 Measured = TypeVar("Measured", "ServingReport", "IndexingReport")
@@ -163,15 +176,18 @@ def measure_serving(
         run_load(spec)  # warm-up: first requests pay lazy initialisations
         load: list[LoadResult] = []
         cpu: list[float | None] = []
+        events: list[float] = []
         for connections in concurrency:
             # wrk hangs up at the end of a run, but the searches it left admitted still hold
             # their places: a point started before they end measures the previous one's load.
             wait_until_idle(url, timeout_s=IDLE_TIMEOUT_S)
-            before = _cpu_s(server.pid)
+            before, written = _cpu_s(server.pid), events_written(url)
             result = run_load(replace(spec, connections=connections, duration_s=duration_s))
             load.append(result)
             spent_ms = (_cpu_s(server.pid) - before) * 1000
             cpu.append(round(spent_ms / result.requests, 2) if result.requests else None)
+            wait_until_idle(url, timeout_s=IDLE_TIMEOUT_S)
+            events.append(round((events_written(url) - written) / duration_s, 1))
         return ServingReport(
             path=path,
             ready_s=round(ready_s, 2),
@@ -182,6 +198,7 @@ def measure_serving(
             private_after_load_mb=rss_mb(server.pid, "RssAnon"),
             load=load,
             cpu_ms_per_request=cpu,
+            events_written_per_s=events,
         )
 
 
@@ -192,6 +209,18 @@ def searches_admitted(metrics_text: str) -> float:
         for family in text_string_to_metric_families(metrics_text)
         if family.name in IDLE_GAUGES
         for sample in family.samples
+    )
+
+
+def events_written(base: str) -> float:
+    """Search events the service at `base` has written to its analytics database so far."""
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == EVENTS_WRITTEN
+        for sample in family.samples
+        if sample.name.endswith("_total")
     )
 
 

@@ -59,12 +59,16 @@ def test_a_quick_run_measures_both_paths(
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     new, old = report["serving"]
-    repeated = report["repeated"]
+    repeated, analytics_off = report["repeated"], report["analytics_off"]
     assert new["path"].startswith("ONNX")
+    assert analytics_off["path"] == f"{new['path']}, analytics off"
+    # Every search the new path answered was recorded; none with analytics off.
+    assert sum(new["events_written_per_s"]) > 0
+    assert sum(analytics_off["events_written_per_s"]) == sum(old["events_written_per_s"]) == 0
     assert old["path"].startswith("PyTorch")
     assert repeated["path"].startswith(new["path"])
     assert "question cache on" in repeated["path"]
-    for serving in (new, old, repeated):
+    for serving in (new, old, repeated, analytics_off):
         assert [point["connections"] for point in serving["load"]] == [1, 8]
         for point in serving["load"]:
             assert sum(point["errors"].values()) == 0
