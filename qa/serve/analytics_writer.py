@@ -30,6 +30,8 @@ log = logging.getLogger("qa.serve.analytics")
 MAX_BATCH = 500  # events per insert: one transaction, well under a second on SQLite
 REOPEN_INTERVAL_S = 30.0  # the Retry-After of a refused /feedback says as much (http_errors)
 PURGE_INTERVAL_S = 24 * 3600.0
+GATHER_S = 1.0  # a batch takes the events that come this long after its first
+GATHER_POLL_S = 0.05
 POLL_S = 0.5  # how often an idle writer looks whether it should stop, purge or reopen
 
 StoreOpener = Callable[[Settings], SqlEventStore]
@@ -94,6 +96,8 @@ class SearchRecorder:
         self.database: SqlEventStore | None = None
         self._open_store = open_store
         self._ids: queue.Queue[str] = queue.Queue(maxsize=settings.analytics_queue)
+        # Enough queued to write at once: half a small queue, so that gathering never fills it.
+        self._batch_goal = min(MAX_BATCH, settings.analytics_queue // 2) - 1
         # The queued events by id: whoever pops an event writes it (the writer's batch or a
         # feedback that names it), so each is written once.
         self._pending: dict[str, SearchEvent] = {}
@@ -169,6 +173,13 @@ class SearchRecorder:
             ids = [self._ids.get(timeout=POLL_S)]
         except queue.Empty:
             return []
+        # Gather for a moment: one insert of many events costs the process (and the GIL the
+        # searches need) a fraction of many small ones (SQLite: 2.5 ms for one event alone,
+        # 0.06 ms each in 500). They wait in the queue, which keeps its bound.
+        deadline = time.monotonic() + GATHER_S
+        while self._ids.qsize() < self._batch_goal and time.monotonic() < deadline:
+            if self._stopping.wait(GATHER_POLL_S):
+                break
         while len(ids) < MAX_BATCH:
             try:
                 ids.append(self._ids.get_nowait())
