@@ -11,7 +11,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from qa.analytics.sql import open_event_store
 from qa.retrieval.search import Searcher
 from qa.serve import app as api
+from qa.serve.analytics_writer import search_event
 from qa.settings import Settings
 from tests.conftest import make_settings
 
@@ -296,3 +299,26 @@ def test_a_postgresql_that_goes_down_drops_events_and_searches_go_on(
     assert elapsed < 5
     assert feedback.status_code == 503
     assert feedback.json()["error"] == "analytics_unavailable"
+
+
+def test_searches_older_than_the_retention_are_purged(
+    settings: Settings, searcher: Searcher, tmp_path: Path
+) -> None:
+    database = tmp_path / "old.sqlite3"
+    configured = make_settings(
+        settings.index_dir, analytics_url=sqlite_url(database), analytics_retention_days=30
+    )
+    store = open_event_store(configured)
+    answer = searcher.search(QUESTION, 1)
+    old, recent = (
+        replace(search_event(answer, 1, None, 0.01, None), at=datetime.now(UTC) - timedelta(days))
+        for days in (31, 29)
+    )
+    store.record_searches([old, recent])
+    store.close()
+    with serving(configured, searcher):
+        deadline = time.monotonic() + 10
+        while (kept := rows(database, "SELECT search_id FROM searches")) != [(recent.search_id,)]:
+            assert time.monotonic() < deadline, kept
+            time.sleep(0.1)
+    assert rows(database, "SELECT count(*) FROM shown_results") == [(1,)]
