@@ -86,3 +86,28 @@ def test_a_quick_run_measures_both_paths(
     assert fast["passages"] == slow["passages"] > 0
     assert fast["seconds"] > 0
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_analytics_rounds_measure_both_sides_and_count_the_events_written(
+    real_index: EmbeddedStore, settings: Settings
+) -> None:
+    result = run_module(
+        "bench.analytics",
+        *("--rounds", "2", "--duration", "2", "--clients", "4"),
+        cwd=ROOT,
+        env={"QA_INDEX_DIR": str(settings.index_dir)},
+    )
+
+    assert result.returncode == 0, result.stderr
+    rounds = [line for line in result.stdout.splitlines() if line.startswith("round ")]
+    sides = [line.split()[3].rstrip(":") for line in rounds]
+    assert sides == ["on", "off", "off", "on"]  # alternating
+    for line in rounds:
+        written = float(line.split(" events written/s")[0].rsplit(" ", 1)[1])
+        assert (written > 0) == (" on " in line), line
+    assert "4 clients, medians of 2: analytics on" in result.stdout
+
+
+def test_the_analytics_rounds_need_an_index(tmp_path: Path) -> None:
+    result = run_module("bench.analytics", cwd=tmp_path, env={"QA_INDEX_DIR": str(tmp_path)})
+    assert_one_error_line(result, "index")
