@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Validate the fixed evaluation question sets against the seed articles.
 
-Checks ``eval/questions.jsonl`` (answerable) and ``eval/unanswerable.jsonl``:
+Checks ``eval/questions.jsonl`` (answerable), ``eval/unanswerable.jsonl`` and the two sets of
+the learned answerability flag, ``eval/unanswerable_on_topic.jsonl`` (about the articles' subjects,
+not answered by them) and ``eval/unanswerable_off_topic.jsonl``:
 
 * every line is a JSON object with the keys id, question, relevant, answers, lang
   of the right types;
 * ids are unique (across both files) and numbered q01, q02, ... / u01, u02, ...
-  in order;
+  in order (t01... and o01... in the on-topic and off-topic sets);
 * every file listed in ``relevant`` exists in the seeds folder;
 * answerable questions have at least one relevant file and one answer, every
   relevant file contains at least one answer, and every answer occurs in at least
@@ -196,17 +198,23 @@ def main(argv: list[str] | None = None) -> int:
 
     questions = load_questions(args.eval_dir / "questions.jsonl", report)
     unanswerable = load_questions(args.eval_dir / "unanswerable.jsonl", report)
+    on_topic = load_questions(args.eval_dir / "unanswerable_on_topic.jsonl", report)
+    off_topic = load_questions(args.eval_dir / "unanswerable_off_topic.jsonl", report)
     check_ids(questions, "q", report)
     check_ids(unanswerable, "u", report)
-    for qid, count in Counter(q.id for q in questions + unanswerable).items():
+    check_ids(on_topic, "t", report)
+    check_ids(off_topic, "o", report)
+    everything = questions + unanswerable + on_topic + off_topic
+    for qid, count in Counter(q.id for q in everything).items():
         if count > 1:
             report.error(f"duplicate id {qid!r} ({count} times)")
     for q in questions:
         check_answerable(q, seeds, report)
-    for q in unanswerable:
+    for q in unanswerable + on_topic + off_topic:
         check_unanswerable(q, report)
 
     summarize(questions, unanswerable, seeds)
+    print(f"on-topic unanswered: {len(on_topic)}  off-topic: {len(off_topic)}")
     for msg in report.warnings:
         print(f"WARNING: {msg}")
     for msg in report.errors:
