@@ -57,6 +57,14 @@ class ModelError(QAError):
     """The embedding model cannot be built or loaded."""
 
 
+class RankerError(QAError):
+    """The learned ranker's model file is missing, altered or unreadable."""
+
+
+class AnswerabilityModelError(QAError):
+    """The learned answerability flag's model file is unreadable, altered or out of date."""
+
+
 class ExtraMissingError(QAError):
     """A command needs an optional dependency (an extra of the package) that is not installed."""
 

@@ -89,6 +89,21 @@ class Settings(BaseSettings):
         le=1.0,
         description="Weight of the dense score in convex fusion; the lexical one gets the rest.",
     )
+    # The learned ranker (docs/evaluation.md, "A learned ranker"): hybrid mode only.
+    ranker: bool = Field(
+        False,
+        description="Re-order the top candidates of a hybrid search with the learned ranker "
+        "(LightGBM LambdaRank over cheap features); off by default: it did not win beyond "
+        "noise on held-out data.",
+    )
+    ranker_model: Path | None = Field(
+        None,
+        description="The ranker's model file (its card, the .json beside it, holds its "
+        "checksum); none: the model shipped in the package.",
+    )
+    rerank_candidates: int = Field(
+        50, ge=1, le=100, description="How many fused candidates the ranker re-orders."
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)

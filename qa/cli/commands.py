@@ -19,6 +19,7 @@ from rich.markup import escape
 from qa.cli.arguments import ArgumentParser, console, error_console, exit_status, whole_number
 from qa.cli.fetching import sync_and_report
 from qa.cli.report import add_report_arguments, run_report
+from qa.cli.train_ranker import add_train_ranker_arguments, run_train_ranker
 from qa.corpus.chunk import ChunkingConfig
 from qa.errors import QAError, require_extra
 from qa.settings import SearchMode, Settings, load_settings
@@ -468,4 +469,10 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="what readers asked, what went unanswered")
     add_report_arguments(report)
     report.set_defaults(run=partial(run_report, load_encoder=_encoder))
+
+    train = commands.add_parser("train-ranker", help="train and measure the learned ranker")
+    add_train_ranker_arguments(train)
+    train.set_defaults(
+        run=partial(run_train_ranker, load_encoder=_encoder, build_index=_build_index)
+    )
     return parser

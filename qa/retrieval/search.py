@@ -17,6 +17,7 @@ from qa.encoders.base import Encoder
 from qa.errors import InvalidQueryError
 from qa.extract.language import detect_language
 from qa.retrieval.fusion import fuse
+from qa.retrieval.reranking import Candidates, Explanation, PassageScores, Reranked, Reranker
 from qa.settings import SearchMode, Settings
 from qa.store import Hit, SearchFilter, Store
 from qa.store.lexical import term_overlap
@@ -57,6 +58,10 @@ class Passage(BaseModel):
         "detected), if known.",
     )
     site: str | None = Field(None, description="Site that published the article, if known.")
+    scores: PassageScores = Field(default_factory=PassageScores)
+    explanation: Explanation | None = Field(
+        None, description="With `explain=true`: the ranker's features and their contributions."
+    )
 
 
 class SearchResponse(BaseModel):
@@ -101,6 +106,7 @@ class Searcher:
         # Remembered for as many questions as their vectors (QA_QUERY_CACHE_SIZE; 0: none): the
         # same questions come back, and langdetect takes ~1.7 ms, a third of a cached answer.
         self.language_of = lru_cache(maxsize=settings.query_cache_size)(detect_language)
+        self.reranker = Reranker(settings, HIGHLIGHT_TERM_WEIGHT)
 
     def warm_up(self) -> None:
         """One search, so that what loads on first use (langdetect's language profiles, the
@@ -113,32 +119,43 @@ class Searcher:
         k: int = DEFAULT_K,
         mode: SearchMode | None = None,
         where: SearchFilter | None = None,
+        *,
+        explain: bool = False,
     ) -> SearchResponse:
         question = validate_query(question, k)
         mode = mode or self.default_mode
         query = self.encoder.embed_queries([question])[0]
         dense = self.index.search_dense(query, CANDIDATES, where)
         best_score = round(dense[0].score, 4) if dense else -1.0
-        positions = self._rank(question, dense, mode, where)[:k]
+        language = self.language_of(question)
+        found = self.candidates(question, dense, mode, where)
+        # The learned ranker re-orders hybrid searches only: it learned from fused candidates.
+        reranked = (
+            self.reranker.rerank(self.index, query, question, language, found, explain=explain)
+            if mode == "hybrid" and (self.reranker.model is not None or explain)
+            else Reranked(found.order, {}, {})
+        )
+        positions = reranked.order[:k]
         scores = self.index.dense_scores(query, positions)
         return SearchResponse(
             question=question,
-            language=self.language_of(question),
+            language=language,
             mode=mode,
             answerable=best_score >= self.answerable_threshold,
             best_score=best_score,
             results=[
-                self._passage(question, query, position, rank, score)
+                self._passage(question, query, position, rank, score, found, reranked)
                 for rank, (position, score) in enumerate(zip(positions, scores, strict=True), 1)
             ],
         )
 
-    def _rank(
+    def candidates(
         self, question: str, dense: list[Hit], mode: SearchMode, where: SearchFilter | None
-    ) -> list[int]:
+    ) -> Candidates:
+        """Every candidate in the mode's order, with each retriever's scores."""
         dense_scores = {hit.position: hit.score for hit in dense}
         if mode == "dense":
-            return list(dense_scores)
+            return Candidates(list(dense_scores), dense_scores, None)
         lexical = {
             hit.position: hit.score
             for hit in self.index.search_lexical(question, CANDIDATES, where)
@@ -146,20 +163,30 @@ class Searcher:
         if mode == "lexical":
             # Passages sharing no term with the question follow, in dense order, so that
             # k results are always returned.
-            return [*lexical, *(p for p in dense_scores if p not in lexical)]
-        return fuse(
+            order = [*lexical, *(p for p in dense_scores if p not in lexical)]
+            return Candidates(order, dense_scores, lexical)
+        fused = fuse(
             self.fusion,
             dense_scores,
             lexical,
             rrf_k=self.rrf_k,
             dense_weight=self.fusion_dense_weight,
         )
+        return Candidates(fused, dense_scores, lexical)
 
     def _passage(
-        self, question: str, query: np.ndarray, position: int, rank: int, score: float
+        self,
+        question: str,
+        query: np.ndarray,
+        position: int,
+        rank: int,
+        score: float,
+        found: Candidates,
+        reranked: Reranked,
     ) -> Passage:
         chunk = self.index.chunks[position]
         source = self.index.sources[chunk.source]
+        highlight, sentence_score = self._highlight(question, query, position)
         return Passage(
             rank=rank,
             score=round(score, 4),
@@ -169,21 +196,30 @@ class Searcher:
             start=chunk.start,
             end=chunk.end,
             text=chunk.text,
-            highlight=self._highlight(question, query, position),
+            highlight=highlight,
             url=source.url,
             published=source.published,
             author=source.author,
             language=source.language,
             site=source.site,
+            scores=PassageScores(
+                dense=round(score, 4),
+                sentence=None if sentence_score is None else round(sentence_score, 4),
+                lexical=None if found.lexical is None else found.lexical.get(position),
+                ranker=reranked.ranker_scores.get(position),
+            ),
+            explanation=reranked.explanations.get(position),
         )
 
-    def _highlight(self, question: str, query: np.ndarray, position: int) -> Highlight | None:
+    def _highlight(
+        self, question: str, query: np.ndarray, position: int
+    ) -> tuple[Highlight | None, float | None]:
+        """The best-answering sentence and its cosine with the question."""
         chunk = self.index.chunks[position]
         if not chunk.sentences:
-            return None
+            return None, None
         sentences = [chunk.text_of(span) for span in chunk.sentences]
-        scores = self.index.sentence_scores(query, position) + HIGHLIGHT_TERM_WEIGHT * (
-            term_overlap(question, sentences)
-        )
-        start, end = chunk.sentences[int(np.argmax(scores))]
-        return Highlight(start=start, end=end)
+        cosines = self.index.sentence_scores(query, position)
+        best = int(np.argmax(cosines + HIGHLIGHT_TERM_WEIGHT * term_overlap(question, sentences)))
+        start, end = chunk.sentences[best]
+        return Highlight(start=start, end=end), float(cosines[best])

@@ -55,6 +55,8 @@ PASSAGE_KEYS = {
     "author",
     "language",
     "site",
+    "scores",
+    "explanation",
 }
 ALLOWED_ORIGIN = "https://example.org"
 

@@ -26,6 +26,7 @@ OWNERS = {
     "qdrant_client": ("qa/store/",),
     "ranx": ("qa/evaluation/",),
     "sklearn": ("qa/evaluation/",),
+    "lightgbm": ("qa/retrieval/ranker.py", "qa/evaluation/train_ranker.py"),
     "matplotlib": ("qa/evaluation/", "bench/"),
     "httpx": ("bench/", "qa/web/"),
     "trafilatura": ("qa/extract/",),

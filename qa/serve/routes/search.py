@@ -50,6 +50,10 @@ SITES = (
     "Only articles published by these sites (names as `site` shows them); an article of "
     "unknown site is left out."
 )
+EXPLAIN = (
+    "Also give each result's ranker features and their contributions (`explanation`); "
+    "contributions only when the learned ranker is on."
+)
 AFTER = "Only articles published on or after (an undated article is left out)."
 BEFORE = "Only articles published on or before (an undated article is left out)."
 
@@ -77,6 +81,7 @@ class SearchRequest(BaseModel):
     sites: list[str] | None = Field(None, description=SITES)
     published_after: IsoDate | None = Field(None, description=AFTER)
     published_before: IsoDate | None = Field(None, description=BEFORE)
+    explain: bool = Field(False, description=EXPLAIN)
 
     @field_validator("question")
     @classmethod
@@ -116,7 +121,15 @@ async def search_post(
         request.state.request_id, body.question, body.k, body.mode, full=settings.log_questions
     )
     return await _admitted(
-        request, admission, searcher, recorder, body.question, body.k, body.mode, where
+        request,
+        admission,
+        searcher,
+        recorder,
+        body.question,
+        body.k,
+        body.mode,
+        where,
+        explain=body.explain,
     )
 
 
@@ -140,12 +153,15 @@ async def search_get(
     sites: Annotated[list[str] | None, Query(description=SITES)] = None,
     published_after: Annotated[IsoDate | None, Query(description=AFTER)] = None,
     published_before: Annotated[IsoDate | None, Query(description=BEFORE)] = None,
+    explain: Annotated[bool, Query(description=EXPLAIN)] = False,
 ) -> SearchAnswer:
     """Best passages for a question sent in the query string; a list is its parameter repeated
     (`languages=fr&languages=en`)."""
     where = _filter(sources, languages, sites, published_after, published_before)
     log_search(request.state.request_id, q, k, mode, full=settings.log_questions)
-    return await _admitted(request, admission, searcher, recorder, q, k, mode, where)
+    return await _admitted(
+        request, admission, searcher, recorder, q, k, mode, where, explain=explain
+    )
 
 
 def _filter(
@@ -179,12 +195,14 @@ async def _admitted(
     k: int,
     mode: SearchMode | None,
     where: SearchFilter | None,
+    *,
+    explain: bool = False,
 ) -> SearchAnswer:
     """The search, computed on the search pool once admission control lets it in, and its
     event queued for the analytics (never waited for)."""
     started = time.perf_counter()
     response = await admission.run(
-        lambda: searcher.search(question, k, mode, where),
+        lambda: searcher.search(question, k, mode, where, explain=explain),
         costly=is_costly(question, k),
         client_gone=request.is_disconnected,
     )
