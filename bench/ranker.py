@@ -19,9 +19,9 @@ from pathlib import Path
 from qa.cli.arguments import ArgumentParser, console, exit_status, whole_number
 from qa.encoders import load_encoder
 from qa.evaluation import load_questions
-from qa.retrieval.search import CANDIDATES, Searcher
+from qa.retrieval import CANDIDATES, Searcher
 from qa.settings import load_settings
-from qa.store.choice import open_store
+from qa.store import open_store
 
 
 def run(args: argparse.Namespace) -> int:

@@ -143,9 +143,9 @@ def test_features_take_microseconds_per_candidate(seeds_index) -> None:  # type:
     for _ in range(rounds):
         candidate_features(index, query, terms, order, dense, {}, HIGHLIGHT_TERM_WEIGHT)
     per_candidate = (time.perf_counter() - started) / rounds / len(order)
-    # A few dozen microseconds each on a shared CPU; a regression to analysing every passage
+    # Tens of microseconds each (more on a loaded shared CPU); a regression to analysing every passage
     # anew (milliseconds) fails.
-    assert per_candidate < 200e-6, f"{1e6 * per_candidate:.0f} µs per candidate"
+    assert per_candidate < 500e-6, f"{1e6 * per_candidate:.0f} µs per candidate"
     assert np.isfinite(
         [
             s.features.row()
