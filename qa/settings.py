@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         "see docs/evaluation.md).",
     )
 
+    answerable_flag: Literal["threshold", "learned"] = Field(
+        "threshold",
+        description="How `answerable` is decided: 'threshold' (the best cosine against "
+        "`answerable_threshold`) or 'learned' (a logistic regression over question-level "
+        "features, which also gives `confidence`); 'threshold' by default: the learned flag did "
+        'not beat it on held-out data (docs/evaluation.md, "A learned answerability flag").',
+    )
+
     fusion: FusionMethod = Field(
         "convex",
         description="How hybrid mode fuses the dense and lexical rankings: 'convex' "

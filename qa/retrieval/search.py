@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from qa.encoders.base import Encoder
 from qa.errors import InvalidQueryError
 from qa.extract.language import detect_language
+from qa.retrieval.answerability import AnswerabilityFlag
 from qa.retrieval.fusion import fuse
 from qa.retrieval.reranking import Candidates, Explanation, PassageScores, Reranked, Reranker
 from qa.settings import SearchMode, Settings
@@ -70,7 +71,15 @@ class SearchResponse(BaseModel):
     mode: SearchMode
     answerable: bool = Field(description="False when no passage looks relevant.")
     best_score: float = Field(
-        description="Highest cosine of any passage: `answerable` is this against the threshold."
+        description="Highest cosine of any passage: `answerable` is this against the threshold "
+        "(unless the learned flag decides it)."
+    )
+    confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="With the learned answerability flag (QA_ANSWERABLE_FLAG=learned): the "
+        "probability that the passages answer the question, which `answerable` thresholds.",
     )
     results: list[Passage]
 
@@ -107,6 +116,7 @@ class Searcher:
         # same questions come back, and langdetect takes ~1.7 ms, a third of a cached answer.
         self.language_of = lru_cache(maxsize=settings.query_cache_size)(detect_language)
         self.reranker = Reranker(settings, HIGHLIGHT_TERM_WEIGHT)
+        self.flag = AnswerabilityFlag.load() if settings.answerable_flag == "learned" else None
 
     def warm_up(self) -> None:
         """One search, so that what loads on first use (langdetect's language profiles, the
@@ -137,12 +147,20 @@ class Searcher:
         )
         positions = reranked.order[:k]
         scores = self.index.dense_scores(query, positions)
+        confidence = (
+            self.flag.assess(self.index, question, language, query, dense, where)
+            if self.flag
+            else None
+        )
         return SearchResponse(
             question=question,
             language=language,
             mode=mode,
-            answerable=best_score >= self.answerable_threshold,
+            answerable=best_score >= self.answerable_threshold
+            if confidence is None or self.flag is None
+            else self.flag.answerable(confidence),
             best_score=best_score,
+            confidence=None if confidence is None else round(confidence, 4),
             results=[
                 self._passage(question, query, position, rank, score, found, reranked)
                 for rank, (position, score) in enumerate(zip(positions, scores, strict=True), 1)
