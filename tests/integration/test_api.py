@@ -39,7 +39,16 @@ SEED_FILES = sorted(path.name for path in SEEDS.glob("*.txt"))
 SEEDCHIP_FILE = "002_5f75a4b7e3170e15.txt"
 FRENCH_QUESTION = "Comment s'appelle la puce IA que développe ByteDance ?"
 ENGLISH_QUESTION = "What is the name of the AI chip ByteDance is designing in-house?"
-RESPONSE_KEYS = {"question", "language", "mode", "answerable", "best_score", "results", "search_id"}
+RESPONSE_KEYS = {
+    "question",
+    "language",
+    "mode",
+    "answerable",
+    "best_score",
+    "confidence",
+    "results",
+    "search_id",
+}
 PASSAGE_KEYS = {
     "rank",
     "score",
