@@ -102,7 +102,7 @@ def test_a_service_given_an_altered_model_says_so_in_one_line(
     card = json.loads(card_path(PACKAGED_MODEL).read_text(encoding="utf-8"))
     card_path(model).write_text(json.dumps({**card, "sha256": "0" * 64}), encoding="utf-8")
     result = run_module(
-        "qa",
+        "qa.cli",
         "ask",
         QUESTIONS[0],
         cwd=tmp_path,
@@ -119,12 +119,19 @@ def test_a_service_given_an_altered_model_says_so_in_one_line(
 def test_train_ranker_trains_measures_and_writes_a_model(
     real_index: EmbeddedStore, settings: Settings, tmp_path: Path
 ) -> None:
-    lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    # Five answerable questions of each seed article: grouped folds need several articles.
+    by_article: dict[str, list[str]] = {}
+    for line in (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        relevant = json.loads(line)["relevant"]
+        if relevant and len(by_article.setdefault(relevant[0], [])) < 5:
+            by_article[relevant[0]].append(line)
     questions = tmp_path / "small.jsonl"
-    questions.write_text("\n".join(lines[:24]) + "\n", encoding="utf-8")
+    questions.write_text(
+        "\n".join(line for lines in by_article.values() for line in lines) + "\n", encoding="utf-8"
+    )
     out = tmp_path / "models" / "ranker.txt"
     result = run_module(
-        "qa",
+        "qa.cli",
         "train-ranker",
         "--quick",
         "--folds",
