@@ -54,7 +54,8 @@ __all__ = [
     "sitemap_index",
 ]
 
-DEVSET_DOCS = ROOT.parent / "shared" / "devsets" / "piaf-dev" / "docs"
+# The dev set's copy in the repository: a clone has it wherever it is checked out.
+DEVSET_DOCS = ROOT / "eval" / "piaf-dev" / "docs"
 PARIS = timezone(timedelta(hours=1))
 FIRST_DATE = datetime(2025, 3, 3, 7, 30, tzinfo=PARIS)
 AUTHORS = ("Camille Martin", "Julien Moreau", "Sophie Lefèvre", "Karim Benali", "Élodie Garnier")
@@ -99,10 +100,12 @@ def seed_articles() -> list[Article]:
 
 def devset_articles() -> list[Article]:
     """The dev set's documents: no title line, the file name is the title."""
-    return [
+    articles = [
         _article(path.name, path.stem.replace("_", " "), path.read_text("utf-8"), n, "Savoirs")
         for n, path in _numbered(DEVSET_DOCS)
     ]
+    assert articles, f"no dev set document in {DEVSET_DOCS}"  # never a silently smaller site
+    return articles
 
 
 def _numbered(folder: Path) -> Iterator[tuple[int, Path]]:
