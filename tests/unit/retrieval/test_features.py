@@ -4,8 +4,6 @@ real features of a search: tests/integration/test_ranker.py)."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
@@ -130,27 +128,14 @@ def test_a_year_question_matches_only_a_sentence_with_a_year(seeds_index) -> Non
         assert s.features.answer_type_match == s.features.sentence_has_year
 
 
-def test_features_take_microseconds_per_candidate(seeds_index) -> None:  # type: ignore[no-untyped-def]
+def test_every_candidates_features_are_finite(seeds_index) -> None:  # type: ignore[no-untyped-def]
+    # Their cost is measured by `python -m bench.ranker`, not here.
     index, encoder = seeds_index
     question = "Combien de puces Ascend 910B ByteDance a-t-il commandées ?"
     query = encoder.embed_queries([question])[0]
     order = list(range(len(index.chunks)))
     dense = {h.position: h.score for h in index.search_dense(query, CANDIDATES)}
     terms = question_terms(question, "fr")
-    candidate_features(index, query, terms, order, dense, {}, HIGHLIGHT_TERM_WEIGHT)  # caches
-    rounds = 20
-    started = time.perf_counter()
-    for _ in range(rounds):
-        candidate_features(index, query, terms, order, dense, {}, HIGHLIGHT_TERM_WEIGHT)
-    per_candidate = (time.perf_counter() - started) / rounds / len(order)
-    # Tens of microseconds each (more on a loaded shared CPU); a regression to analysing every passage
-    # anew (milliseconds) fails.
-    assert per_candidate < 500e-6, f"{1e6 * per_candidate:.0f} µs per candidate"
-    assert np.isfinite(
-        [
-            s.features.row()
-            for s in candidate_features(
-                index, query, terms, order, dense, {}, HIGHLIGHT_TERM_WEIGHT
-            )
-        ]
-    ).all()
+    scored = candidate_features(index, query, terms, order, dense, {}, HIGHLIGHT_TERM_WEIGHT)
+    assert len(scored) == len(order)
+    assert np.isfinite([s.features.row() for s in scored]).all()
