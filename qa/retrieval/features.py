@@ -220,10 +220,12 @@ def candidate_features(
 ) -> list[Scored]:
     """The features of each candidate of `order` (the fused ranking, best first), given each
     retriever's scores (a candidate a retriever did not propose scores 0 there)."""
+    if not order:  # a filter that admits no passage
+        return []
     chunks = index.chunks
     count = len(order)
     dense_scores = [dense.get(p, 0.0) for p in order]
-    if count and any(p not in dense for p in order):
+    if any(p not in dense for p in order):
         dense_scores = index.dense_scores(query, order)
     lexical_scores = [lexical.get(p, 0.0) for p in order]
     analysed = [_analysed(chunks[p].text) for p in order]

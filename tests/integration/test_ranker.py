@@ -16,7 +16,7 @@ from qa.errors import RankerError
 from qa.retrieval.ranker import PACKAGED_MODEL, Ranker, card_path
 from qa.retrieval.search import Searcher
 from qa.settings import Settings
-from qa.store import EmbeddedStore
+from qa.store import EmbeddedStore, SearchFilter
 from tests.conftest import ROOT, SEEDS, assert_one_error_line, run_module
 
 QUESTIONS = [
@@ -79,6 +79,18 @@ def test_explain_with_the_ranker_off_gives_the_features_only(searcher: Searcher)
     assert passage.explanation is not None
     assert passage.explanation.contributions is None
     assert passage.explanation.features["expects_number"] == 1.0
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_explain_with_a_filter_that_admits_nothing_finds_nothing(
+    searcher: Searcher, ranked: Searcher, on: bool
+) -> None:
+    # Found by fuzzing: no candidate at all used to fail the features (a 500).
+    nobody = SearchFilter(sources=frozenset())
+    response = (ranked if on else searcher).search(
+        QUESTIONS[0], k=5, mode="hybrid", where=nobody, explain=True
+    )
+    assert response.results == []
 
 
 def test_an_altered_model_file_is_refused(tmp_path: Path) -> None:
