@@ -368,6 +368,17 @@ def test_post_search_k_must_be_a_json_integer(client: httpx.Client, k: str) -> N
     assert_error(response, 422, "invalid_request", "k:", "integer")
 
 
+@pytest.mark.parametrize("explain", ["0", "1", '"true"', '"yes"', "null"])
+def test_post_search_explain_must_be_a_json_boolean(client: httpx.Client, explain: str) -> None:
+    response = client.post(
+        "/search",
+        content=f'{{"question": "puce", "explain": {explain}}}'.encode(),
+        headers={"content-type": "application/json"},
+    )
+
+    assert_error(response, 422, "invalid_request", "explain:", "boolean")
+
+
 @pytest.mark.parametrize("k", ["3", "3.0", "3e0"])
 def test_post_search_k_is_any_json_schema_integer(client: httpx.Client, k: str) -> None:
     response = client.post(

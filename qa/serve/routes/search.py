@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictBool, field_validator
 from pydantic.config import JsonDict
 from starlette.exceptions import HTTPException
 
@@ -81,7 +81,7 @@ class SearchRequest(BaseModel):
     sites: list[str] | None = Field(None, description=SITES)
     published_after: IsoDate | None = Field(None, description=AFTER)
     published_before: IsoDate | None = Field(None, description=BEFORE)
-    explain: bool = Field(False, description=EXPLAIN)
+    explain: StrictBool = Field(False, description=EXPLAIN)  # JSON true or false, not 0 or "yes"
 
     @field_validator("question")
     @classmethod
