@@ -10,13 +10,17 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import huggingface_hub.constants
 import numpy as np
 import pytest
+import uvicorn
 from httpx import Response
 
 from qa.corpus.chunk import Chunk, ChunkingConfig
@@ -136,6 +140,26 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def uvicorn_on_loopback(app: Any, name: str, start_timeout_s: float = 180) -> Iterator[str]:
+    """`app` on a real uvicorn server in a thread, on a free loopback port: its base URL until
+    the block ends."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + start_timeout_s
+    try:
+        while not server.started:
+            assert thread.is_alive(), "the server stopped during start-up"
+            assert time.monotonic() < deadline, f"the server did not start in {start_timeout_s} s"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def run_module(

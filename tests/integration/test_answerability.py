@@ -6,13 +6,10 @@ tested directly rather than through the default service."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from qa.encoders.base import Encoder
 from qa.evaluation.evaluate import load_questions
@@ -21,7 +18,7 @@ from qa.retrieval.search import CANDIDATES, Searcher
 from qa.serve import app as api
 from qa.settings import Settings
 from qa.store import EmbeddedStore
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, uvicorn_on_loopback
 
 OFF_TOPIC = "Comment faire une pâte à crêpes ?"
 
@@ -71,20 +68,9 @@ def test_the_flag_decides_a_search_when_the_setting_asks_for_it(
 @pytest.fixture(scope="module")
 def learned_server(real_index: EmbeddedStore, settings: Settings) -> Iterator[str]:
     """A real uvicorn server over the saved real index, with the learned flag on."""
-    port = free_port()
     app = api.create_app(settings.model_copy(update={"answerable_flag": "learned"}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 180
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("the server did not start (see the captured log)")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=30)
+    with uvicorn_on_loopback(app, "uvicorn-answerability") as url:
+        yield url
 
 
 @pytest.mark.parametrize(

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
@@ -26,9 +23,9 @@ from tests.conftest import (
     SEEDS,
     assert_error,
     assert_one_error_line,
-    free_port,
     make_settings,
     run_module,
+    uvicorn_on_loopback,
 )
 from tests.integration.test_faults import fill, small_disk  # noqa: F401 (a fixture)
 
@@ -300,23 +297,11 @@ def serving(settings: Settings, encoder: SentenceTransformerEncoder) -> Iterator
     of it carrying the admin key, until the block ends."""
     index = load_store(settings.index_dir, settings.model)
     app = create_app(settings, Searcher(index, encoder, settings))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, name="uvicorn-documents", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive(), "the server stopped during start-up"
-        assert time.monotonic() < deadline, "the server did not start within 120 s"
-        time.sleep(0.05)
-    try:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers=ADMIN, timeout=120
-        ) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with (
+        uvicorn_on_loopback(app, "uvicorn-documents") as url,
+        httpx.Client(base_url=url, headers=ADMIN, timeout=120) as client,
+    ):
+        yield client
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

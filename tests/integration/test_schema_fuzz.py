@@ -12,11 +12,9 @@ import json
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,6 @@ import httpx
 import jsonschema_rs
 import pytest
 import schemathesis
-import uvicorn
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from pydantic import SecretStr
@@ -42,7 +39,7 @@ from schemathesis.specs.openapi.checks import (
 from qa.serve import app as api
 from qa.settings import Settings
 from qa.store import EmbeddedStore
-from tests.conftest import assert_error, free_port
+from tests.conftest import assert_error, uvicorn_on_loopback
 
 MAX_EXAMPLES = 150
 # Each invalid search drawn builds the question's strategy again, and its pattern spells out every
@@ -97,23 +94,9 @@ def bounded(examples: int) -> settings:
     )
 
 
-@contextmanager
-def serving(app: FastAPI, name: str) -> Iterator[str]:
+def serving(app: FastAPI, name: str) -> AbstractContextManager[str]:
     """`app` on a real uvicorn server on a free loopback port, until the block ends."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, name=name, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 180
-    while not server.started:
-        assert thread.is_alive(), "the server stopped during start-up"
-        assert time.monotonic() < deadline, "the server did not start within 180 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return uvicorn_on_loopback(app, name)
 
 
 @pytest.fixture(scope="module")

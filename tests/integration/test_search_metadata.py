@@ -8,15 +8,12 @@ test_metadata.py)."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from qa.encoders.base import Encoder
 from qa.indexing.build import update_index
@@ -24,7 +21,7 @@ from qa.retrieval.search import Searcher
 from qa.serve import app as api
 from qa.settings import Settings
 from qa.store import open_store
-from tests.conftest import SEEDS, assert_error, free_port, make_settings
+from tests.conftest import SEEDS, assert_error, make_settings, uvicorn_on_loopback
 from tests.news_pages import SITE_NAME
 from tests.news_site import news_page, seed_articles
 
@@ -67,24 +64,9 @@ def served(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Iterat
         yield url
 
 
-@contextmanager
-def serving(settings: Settings, searcher: Searcher) -> Iterator[str]:
+def serving(settings: Settings, searcher: Searcher) -> AbstractContextManager[str]:
     """The app on a real uvicorn server on a free loopback port, until the block ends."""
-    port = free_port()
-    app = api.create_app(settings, searcher=searcher)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-metadata", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive(), "the server stopped during start-up"
-        assert time.monotonic() < deadline, "the server did not start within 120 s"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    return uvicorn_on_loopback(api.create_app(settings, searcher=searcher), "uvicorn-metadata")
 
 
 @pytest.fixture(scope="module")
