@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from qa.settings import Settings
 from qa.store import EmbeddedStore
@@ -23,17 +23,6 @@ from tests.qa_process import Service, qa_serve
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [  # the network is closed here: as tests/browser/test_widget.py
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ADMIN_KEY = "editor-key-0d9c"
 HOSTILE = '<img src=x onerror="window.__pwned=1"> Où acheter des <b>croissants</b> ?'
 UNANSWERED = [
@@ -90,16 +79,6 @@ def wait_for_searches(client: httpx.Client, count: int) -> dict[str, Any]:
             assert report.get("searches") == count, report
             return report
         time.sleep(0.2)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `sudo apt-get install chromium`")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -37,7 +37,6 @@ from playwright.sync_api import (
     Page,
     ViewportSize,
     expect,
-    sync_playwright,
 )
 
 from qa.settings import Settings
@@ -49,18 +48,6 @@ pytestmark = pytest.mark.browser
 REPO = ROOT
 DOCS = REPO / "docs"
 
-CHROMIUM = Path("/usr/bin/chromium")
-# The network is closed here: without these flags Chromium stalls on background connections.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 360, "height": 740}
 
@@ -317,19 +304,6 @@ def hostile_service(
     started = start_service(corpus, work / "index", page_server.origin, work / "serve.log")
     yield started
     started.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}: run `sudo apt-get install chromium` "
-            "(`make test` does it when it can). These tests never download a browser."
-        )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 # Uncaught JavaScript errors of each open page: the widget must never throw.
