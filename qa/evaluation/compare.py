@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from rich.console import Console
 from rich.table import Table
@@ -215,6 +215,14 @@ def plot(reports: Sequence[Report], path: Path, title: str) -> None:
     axes[0].set_ylabel("% of answerable questions")
     axes[1].legend(loc="lower right")
     figure.suptitle(title)
+    save_figure(figure, path)
+
+
+def save_figure(figure: Any, path: Path) -> None:
+    """Write a matplotlib figure as a PNG and close it; a file that cannot be written is one
+    QAError."""
+    import matplotlib.pyplot as plt
+
     figure.tight_layout()
     try:
         figure.savefig(path, dpi=110)

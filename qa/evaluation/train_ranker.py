@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from qa.errors import QAError
-from qa.evaluation.compare import MAX_P, Comparison, compare
+from qa.evaluation.compare import MAX_P, Comparison, compare, save_figure
 from qa.evaluation.evaluate import Outcome, Question, Report, contains_answer, score
 from qa.retrieval.features import FEATURE_NAMES
 from qa.retrieval.search import CANDIDATES, Searcher
@@ -276,10 +276,4 @@ def plot_importances(shares: dict[str, float], path: Any) -> None:
     axis.barh([name for name, _ in top], [100 * share for _, share in top])
     axis.set_xlabel("% of the model's total gain")
     axis.set_title("The learned ranker: feature importances (top 20)")
-    figure.tight_layout()
-    try:
-        figure.savefig(path, dpi=110)
-    except OSError as error:
-        raise QAError(f"cannot write the plot {path}: {error.strerror or error}") from error
-    finally:
-        plt.close(figure)
+    save_figure(figure, path)
