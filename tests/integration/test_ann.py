@@ -4,31 +4,14 @@ choice rule and the rescoring are in tests/unit/store/test_ann.py)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from bench import synthetic
 from qa.store import ann
 from qa.store.ann import AnnSpec
+from tests.ann_vectors import ROWS, corpus, recall, truth
 
-ROWS = 4000
-QUERIES = 100
-
-
-@pytest.fixture(scope="module")
-def corpus() -> synthetic.SyntheticCorpus:
-    return synthetic.generate(ROWS, QUERIES, topics=64, keep_sentences=True, seed=3)
-
-
-@pytest.fixture(scope="module")
-def truth(corpus: synthetic.SyntheticCorpus) -> np.ndarray:
-    scores = corpus.queries @ corpus.passages.T
-    return np.argsort(-scores, axis=1, kind="stable")[:, :10]
-
-
-def recall(corpus: synthetic.SyntheticCorpus, truth: np.ndarray, spec: AnnSpec) -> float:
-    index = ann.build(corpus.passages, spec)
-    return ann.recall_at_k(truth, ann.search(index, corpus.queries, 10)[1], 10)
+__all__ = ["corpus", "truth"]  # fixtures
 
 
 @pytest.mark.parametrize(
