@@ -11,13 +11,15 @@ import hashlib
 import threading
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import formatdate, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+import pytest
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -211,3 +213,10 @@ def _encode(body: bytes, accepted: str, headers: dict[str, str]) -> bytes:
         headers["Content-Encoding"] = "deflate"
         return zlib.compress(body)
     return body
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[SiteServer]:
+    """A site server of the test's own, serving a folder of its temporary directory."""
+    with SiteServer(tmp_path / "site") as server:
+        yield server

@@ -428,6 +428,24 @@ def build_site(
     return site
 
 
+def build_with_draft(
+    server: SiteServer,
+    chosen: Sequence[Article],
+    published: Sequence[Article] | None = None,
+    *,
+    pdf: bool = True,
+) -> Site:
+    """The site of `chosen` on `server`: every article but the last, which is a draft (robots.txt
+    disallows it); `published` stands for the others when given."""
+    return build_site(
+        server.folder,
+        chosen[:-1] if published is None else published,
+        base_url=server.base_url,
+        drafts=chosen[-1:],
+        pdf=pdf,
+    )
+
+
 def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 

@@ -6,23 +6,18 @@ from __future__ import annotations
 
 import gzip
 import zlib
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from qa.settings import Settings
 from qa.web import Refusal, Response, SkipReason, Validators, WebClient, sniff
+from tests.news_server import server
 from tests.news_site import Route, Site, SiteServer, build_site, devset_articles, seed_articles
 
 USER_AGENT = "qa-tests/1.0"
 CONTACT = "mailto:ops@example.org"
 
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[SiteServer]:
-    with SiteServer(tmp_path / "site") as server:
-        yield server
+__all__ = ["server"]  # a fixture
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,22 +24,19 @@ from qa.settings import Settings
 from qa.store import EmbeddedStore, current_version, load_store
 from qa.web import SkipReason, SyncState, WebClient
 from tests.conftest import FakeEncoder, make_settings
+from tests.news_server import server
 from tests.news_site import (
     Article,
     Route,
     Site,
     SitePage,
     SiteServer,
-    build_site,
+    build_with_draft,
     devset_articles,
     seed_articles,
 )
 
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[SiteServer]:
-    with SiteServer(tmp_path / "site") as server:
-        yield server
+__all__ = ["server"]  # a fixture
 
 
 def articles() -> list[Article]:
@@ -47,14 +44,7 @@ def articles() -> list[Article]:
 
 
 def build(server: SiteServer, published: Sequence[Article] | None = None) -> Site:
-    """The site: every article but the last, which is a draft (robots.txt disallows it)."""
-    chosen = articles()
-    return build_site(
-        server.folder,
-        chosen[:-1] if published is None else published,
-        base_url=server.base_url,
-        drafts=chosen[-1:],
-    )
+    return build_with_draft(server, articles(), published)
 
 
 @pytest.fixture

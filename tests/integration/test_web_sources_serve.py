@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,16 +22,13 @@ from qa.serve import sync_loop
 from qa.web import STATE_FILE, SyncState, WebClient
 from tests.conftest import make_settings
 from tests.integration.test_documents import serving
+from tests.news_server import server
 from tests.news_site import Site, SiteServer, build_site, seed_articles
 
 ADMIN_KEY = "s3cret-admin"  # what tests.integration.test_documents.serving sends
 SYNC_LOGGER = "qa.serve.sync"
 
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[SiteServer]:
-    with SiteServer(tmp_path / "site") as server:
-        yield server
+__all__ = ["server"]  # a fixture
 
 
 def build(server: SiteServer, count: int) -> Site:

@@ -12,7 +12,7 @@ import itertools
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -31,12 +31,13 @@ from qa.web import (
     WebClient,
     collect,
 )
+from tests.news_server import server
 from tests.news_site import (
     Article,
     Route,
     Site,
     SiteServer,
-    build_site,
+    build_with_draft,
     devset_articles,
     seed_articles,
     sitemap_index,
@@ -44,11 +45,7 @@ from tests.news_site import (
 
 Found = TypeVar("Found", bound=Outcome)
 
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[SiteServer]:
-    with SiteServer(tmp_path / "site") as server:
-        yield server
+__all__ = ["server"]  # a fixture
 
 
 def articles() -> list[Article]:
@@ -56,14 +53,7 @@ def articles() -> list[Article]:
 
 
 def build(server: SiteServer, published: Sequence[Article] | None = None) -> Site:
-    chosen = articles()
-    return build_site(
-        server.folder,
-        chosen[:-1] if published is None else published,
-        base_url=server.base_url,
-        drafts=chosen[-1:],
-        pdf=False,
-    )
+    return build_with_draft(server, articles(), published, pdf=False)
 
 
 @pytest.fixture
