@@ -67,23 +67,22 @@ def searches_per_day(connection: Connection, period: Period) -> dict[date, int]:
 
 def feedback_counts(connection: Connection, period: Period) -> dict[str, int]:
     """Feedback events of the period's searches, by event."""
-    rows = connection.execute(
-        sa.select(feedback.c.event, sa.func.count())
-        .join(searches, feedback.c.search_id == searches.c.search_id)
-        .where(period.condition)
-        .group_by(feedback.c.event)
-    ).all()
-    return {row[0]: int(row[1]) for row in rows}
+    return _counts_by_event(connection, period, feedback)
 
 
 def last_judgment_counts(connection: Connection, period: Period) -> dict[str, int]:
     """Judged searches of the period by their last judgment."""
-    last = _last_judgments()
+    return _counts_by_event(connection, period, _last_judgments())
+
+
+def _counts_by_event(
+    connection: Connection, period: Period, events: sa.Table | sa.Subquery
+) -> dict[str, int]:
     rows = connection.execute(
-        sa.select(last.c.event, sa.func.count())
-        .join(searches, last.c.search_id == searches.c.search_id)
+        sa.select(events.c.event, sa.func.count())
+        .join(searches, events.c.search_id == searches.c.search_id)
         .where(period.condition)
-        .group_by(last.c.event)
+        .group_by(events.c.event)
     ).all()
     return {row[0]: int(row[1]) for row in rows}
 
