@@ -147,6 +147,7 @@ TOOL_SOURCES = {
     "qa.retrieval",
     "qa.evaluation",
     "qa.extract",
+    "qa.extract.language",  # bench.language reads its threshold and sample length
     "qa.web",
     "qa.settings",
     "qa.errors",
