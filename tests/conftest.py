@@ -34,6 +34,9 @@ from qa.settings import Settings
 from qa.store import EmbeddedStore, WriterLock, current_version
 from qa.store.choice import qdrant_writer
 
+# The session's PostgreSQL server (`postgres`), for the tests of every folder that need one.
+pytest_plugins = ["tests.postgres"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 MODELS = ROOT / "models"

@@ -268,12 +268,13 @@ def _config_searchers(
     configs: Sequence[tuple[Config, Settings]], settings: Settings, default: Searcher
 ) -> list[tuple[str, Searcher, SearchMode]]:
     """A searcher per configuration; one whose settings index differently gets its own index,
-    built in memory for this run (nothing is written)."""
+    built in memory for this run (nothing is written); one that names another store opens it."""
     from qa.corpus.ingest import load_corpus
-    from qa.evaluation.compare import needs_own_index
+    from qa.evaluation.compare import needs_own_index, opens_own_store
     from qa.indexing.build import build_index
     from qa.retrieval.search import Searcher
     from qa.store import Store
+    from qa.store.choice import open_store
 
     searchers = []
     encoder: Encoder
@@ -287,6 +288,8 @@ def _config_searchers(
             index = build_index(
                 load_corpus(chosen.corpus_dir), encoder, ChunkingConfig.from_settings(chosen)
             )
+        elif opens_own_store(settings, chosen):
+            encoder, index = default.encoder, open_store(chosen)
         else:
             encoder, index = default.encoder, default.index
         searchers.append((config.name, Searcher(index, encoder, chosen), chosen.search_mode))

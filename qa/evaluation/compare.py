@@ -113,6 +113,16 @@ def needs_own_index(base: Settings, settings: Settings) -> bool:
     )
 
 
+def opens_own_store(base: Settings, settings: Settings) -> bool:
+    """True when the settings read another store (`store=postgres`, another database, another
+    way of searching it): such a configuration opens that store, with the base's encoder."""
+    return any(
+        getattr(settings, name) != getattr(base, name)
+        for name in Settings.model_fields
+        if name == "store" or name.startswith(("qdrant_", "postgres_"))
+    )
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Each report's p-value against the first, per metric, from one paired test."""

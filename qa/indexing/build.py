@@ -28,10 +28,9 @@ from qa.store import (
     Manifest,
     Source,
     Store,
-    WriterLock,
     clean_leftovers,
 )
-from qa.store.choice import open_store, publish, published_manifest
+from qa.store.choice import open_store, publish, published_manifest, writer_lock
 
 # The writer's extraction cache, in the index folder (qa.corpus.articles.ExtractionCache).
 EXTRACTIONS = "extracted"
@@ -214,7 +213,7 @@ def update_index(
     once (`ExtractionCache`), again only when they or the extractors change, or with `reextract`.
     """
     started = time.perf_counter()
-    with WriterLock(settings.index_dir, wait):
+    with writer_lock(settings, wait):
         cleaned = clean_leftovers(settings.index_dir) + clean_edits(settings.corpus_dir)
         change = edit() if edit is not None else None
         try:

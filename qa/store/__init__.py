@@ -2,9 +2,12 @@
 embedded store (`embedded`: FAISS through `ann`, BM25 through `lexical`, in a folder of plain
 files, published as immutable versions by one writer at a time, `versions`, checked by
 `integrity`) and Qdrant (`qdrant`, with its connections, points and views in `qdrant_connection`,
-`qdrant_points`, `qdrant_views`; sparse vectors from `sparse`). `choice` is the one place that
-reads the store setting. Only these modules import faiss, bm25s or qdrant_client. May import
-`qa.corpus`, `qa.encoders.base`, `qa.settings` and `qa.errors`."""
+`qdrant_points`, `qdrant_views`; sparse vectors from `sparse`) and PostgreSQL with pgvector
+(`postgres`, with its tables and pools in `postgres_schema`, its searches in `postgres_queries`,
+its writer, publications, advisory lock and notifications in `postgres_writes`). `choice` is the
+one place that reads the store setting. Only these modules import faiss, bm25s, qdrant_client,
+psycopg (with qa.analytics) or pgvector. May import `qa.corpus`, `qa.encoders.base`,
+`qa.settings` and `qa.errors`."""
 
 from qa.store.choice import open_store, published_manifest
 from qa.store.embedded import EmbeddedStore, load_store, load_version, read_manifest

@@ -1,21 +1,24 @@
-"""The store the settings choose (`QA_STORE`): the embedded one in `index_dir`, or Qdrant.
+"""The store the settings choose (`QA_STORE`): the embedded one in `index_dir`, Qdrant, or
+PostgreSQL.
 
-The one module that reads the store setting: the rest of `qa` opens, reads and publishes the
-chosen store through the functions here.
+The one module that reads the store setting: the rest of `qa` opens, reads, locks and publishes
+the chosen store through the functions here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
-from qa.errors import require_extra
+from qa.errors import IndexUnavailableError, require_extra
 from qa.settings import Settings
 from qa.store.embedded import EmbeddedStore, load_store
 from qa.store.protocol import Manifest, Store
-from qa.store.versions import current_version
+from qa.store.versions import WriterLock, current_version
 
 if TYPE_CHECKING:
+    from qa.store.postgres import PostgresStore
     from qa.store.qdrant import QdrantStore
 
 
@@ -28,6 +31,17 @@ def open_store(settings: Settings) -> Store:
         return open_qdrant(
             settings.qdrant_url, settings.qdrant_collection, settings.model, _api_key(settings)
         )
+    if settings.store == "postgres":
+        _require_postgres()
+        from qa.store.postgres import open_store as open_postgres
+
+        return open_postgres(
+            _postgres_url(settings),
+            settings.model,
+            read_url=_postgres_read_url(settings),
+            ef_search=settings.postgres_ef_search,
+            lexical=settings.postgres_lexical,
+        )
     return load_store(settings.index_dir, settings.model, settings.keep_versions)
 
 
@@ -35,6 +49,8 @@ def published_manifest(settings: Settings) -> Manifest:
     """The manifest of the published store (IndexMissingError if there is none)."""
     if settings.store == "qdrant":
         return qdrant_writer(settings).manifest
+    if settings.store == "postgres":
+        return postgres_writer(settings).manifest
     from qa.store.embedded import read_manifest
 
     return read_manifest(current_version(settings.index_dir))
@@ -49,21 +65,35 @@ def publish(
     full: bool,
 ) -> str:
     """Publish a store an indexing run built in memory as the new version of the chosen store;
-    returns that version. The caller is the one writer: it holds `WriterLock(index_dir)`.
+    returns that version. The caller is the one writer: it holds `writer_lock(settings)`.
 
     The embedded store writes a new version folder; Qdrant gets the `changed` and `removed`
-    articles only, or everything in new collections when `full`.
+    articles only, or everything in new collections when `full`; PostgreSQL the same, in one
+    transaction.
     """
     if settings.store == "qdrant":
         return qdrant_writer(settings).mirror(built, changed, removed, full=full)
+    if settings.store == "postgres":
+        return postgres_writer(settings).mirror(built, changed, removed, full=full)
     built.home, built.keep = settings.index_dir, settings.keep_versions
     return built.publish(built.manifest)
 
 
+def writer_lock(settings: Settings, wait: float = 0.0) -> AbstractContextManager[object]:
+    """The lock that keeps the chosen store to one writer: a flock in `index_dir`, or for
+    PostgreSQL an advisory lock in its database (the writers may be on several machines)."""
+    if settings.store == "postgres":
+        _require_postgres()
+        from qa.store.postgres_writes import AdvisoryWriterLock
+
+        return AdvisoryWriterLock(_postgres_url(settings), wait)
+    return WriterLock(settings.index_dir, wait)
+
+
 def loads_versions(settings: Settings) -> bool:
     """Whether a reader serves a newly published version only once it loads it (the embedded
-    store's version folders), rather than at once (every search reads Qdrant)."""
-    return settings.store != "qdrant"
+    store's version folders), rather than at once (every search reads Qdrant or PostgreSQL)."""
+    return settings.store == "embedded"
 
 
 def qdrant_writer(settings: Settings) -> QdrantStore:
@@ -74,6 +104,37 @@ def qdrant_writer(settings: Settings) -> QdrantStore:
 
     client = connect(settings.qdrant_url, _api_key(settings))
     return QdrantStore(client, settings.qdrant_collection, location=settings.qdrant_url)
+
+
+def postgres_writer(settings: Settings) -> PostgresStore:
+    """The PostgreSQL store to write into, published or not yet."""
+    _require_postgres()
+    from qa.store.postgres import PostgresStore
+
+    return PostgresStore(
+        _postgres_url(settings),
+        read_url=_postgres_read_url(settings),
+        ef_search=settings.postgres_ef_search,
+        lexical=settings.postgres_lexical,
+    )
+
+
+def _require_postgres() -> None:
+    require_extra("postgres", "QA_STORE=postgres", "psycopg", "psycopg_pool", "pgvector")
+
+
+def _postgres_url(settings: Settings) -> str:
+    if settings.postgres_url is None:
+        raise IndexUnavailableError(
+            "QA_STORE=postgres needs QA_POSTGRES_URL, the database's libpq URL "
+            "(postgresql://user:password@host:5432/qa)"
+        )
+    return settings.postgres_url.get_secret_value()
+
+
+def _postgres_read_url(settings: Settings) -> str | None:
+    read = settings.postgres_read_url
+    return read.get_secret_value() if read is not None else None
 
 
 def _require_qdrant() -> None:

@@ -1,6 +1,7 @@
-"""One store contract, two engines: the same behaviour asserted against the embedded store and
-the Qdrant store (qdrant-client's local mode), each holding the real articles embedded by the
-real default model."""
+"""One store contract, three engines: the same behaviour asserted against the embedded store,
+the Qdrant store (qdrant-client's local mode) and the PostgreSQL store (a real PostgreSQL with
+pgvector, tests/postgres.py), each holding the real articles embedded by the real default
+model."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import pgserver
 import pytest
 
 from qa.corpus.chunk import ChunkingConfig
@@ -21,10 +23,12 @@ from qa.indexing.build import embed_documents, update_index
 from qa.retrieval.search import CANDIDATES, Searcher
 from qa.settings import Settings
 from qa.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
+from qa.store.postgres import PostgresStore
 from qa.store.qdrant import QdrantStore, open_store
 from qa.store.qdrant_connection import connect, disconnect
 from qa.store.qdrant_points import META_ID, documents_alias
 from tests.conftest import ROOT, make_settings
+from tests.postgres import new_database
 
 QUESTIONS = [
     json.loads(line)
@@ -62,21 +66,39 @@ def qdrant_index(real_index: EmbeddedStore, qdrant_folder: str) -> Iterator[Qdra
     disconnect(qdrant_folder)  # the folder's client, closed now rather than at exit
 
 
-@pytest.fixture(params=["embedded", "qdrant"])
+def postgres_copy(built: EmbeddedStore, server: pgserver.PostgresServer) -> PostgresStore:
+    """A PostgreSQL store holding exactly what `built` holds, in a database of its own."""
+    store = PostgresStore(new_database(server, "store"))
+    store.mirror(built, [], [], full=True)
+    return store
+
+
+@pytest.fixture(scope="session")
+def postgres_index(real_index: EmbeddedStore, postgres: pgserver.PostgresServer) -> PostgresStore:
+    return postgres_copy(real_index, postgres)
+
+
+ENGINES = ["embedded", "qdrant", "postgres"]
+
+
+@pytest.fixture(params=ENGINES)
 def store(request: pytest.FixtureRequest, real_index: EmbeddedStore) -> Store:
     """The real articles' store of each engine (read only)."""
     if request.param == "embedded":
         return real_index
-    qdrant: QdrantStore = request.getfixturevalue("qdrant_index")
-    return qdrant
+    served: Store = request.getfixturevalue(f"{request.param}_index")
+    return served
 
 
-@pytest.fixture(params=["embedded", "qdrant"])
+@pytest.fixture(params=ENGINES)
 def writable(request: pytest.FixtureRequest, real_index: EmbeddedStore) -> Iterator[Store]:
     """A fresh store of the real articles, of each engine, for a test to change."""
     records = [r for name in real_index.sources if (r := real_index.document(name)) is not None]
     if request.param == "embedded":
         yield EmbeddedStore(real_index.manifest, records)
+        return
+    if request.param == "postgres":
+        yield postgres_copy(real_index, request.getfixturevalue("postgres"))
         return
     qdrant = qdrant_copy(real_index, ":memory:")
     yield qdrant
@@ -277,31 +299,36 @@ def test_add_replace_and_delete_a_document(
     assert all(p.source != "marseille.txt" for p in results)
 
 
-# --- the two engines agree ---------------------------------------------------------------------
+# --- the engines agree -------------------------------------------------------------------------
 
 
-def test_both_engines_rank_alike(
-    real_index: EmbeddedStore, qdrant_index: QdrantStore, encoder: SentenceTransformerEncoder
+@pytest.mark.parametrize("engine", ["qdrant", "postgres"])
+def test_every_engine_ranks_as_the_embedded_store(
+    real_index: EmbeddedStore,
+    encoder: SentenceTransformerEncoder,
+    request: pytest.FixtureRequest,
+    engine: str,
 ) -> None:
     """Same scores, rank by rank, and the same passages up to the order of equal scores (two
     passages sharing their best sentence, the overlap between chunks, score exactly alike)."""
+    other: Store = request.getfixturevalue(f"{engine}_index")
     for question in QUESTIONS:
         text = question["question"]
         query = encoder.embed_queries([text])[0]
         for search in ("search_dense", "search_lexical"):
             args = (query,) if search == "search_dense" else (text,)
             embedded = getattr(real_index, search)(*args, CANDIDATES)
-            qdrant = getattr(qdrant_index, search)(*args, CANDIDATES)
-            assert len(qdrant) == len(embedded), (search, text)
+            found = getattr(other, search)(*args, CANDIDATES)
+            assert len(found) == len(embedded), (search, text)
             scores = [h.score for h in embedded[:10]]
-            assert [h.score for h in qdrant[:10]] == pytest.approx(scores, rel=1e-4), (search, text)
-            for hit in qdrant[:10]:
+            assert [h.score for h in found[:10]] == pytest.approx(scores, rel=1e-4), (search, text)
+            for hit in found[:10]:
                 tied = {
                     real_index.chunks[h.position].chunk_id
                     for h in embedded
                     if abs(h.score - hit.score) <= 1e-4 * abs(hit.score)
                 }
-                assert qdrant_index.chunks[hit.position].chunk_id in tied, (search, text)
+                assert other.chunks[hit.position].chunk_id in tied, (search, text)
 
 
 # --- what the Qdrant store keeps for BM25, checked ---------------------------------------------

