@@ -34,6 +34,7 @@ from qa.store.postgres_schema import (
     check_schema,
     create_tables,
     drop_tables,
+    has_dense_index,
     has_tables,
     redacted,
     schema_version,
@@ -75,16 +76,26 @@ class PostgresStore:
         self.ef_search = ef_search
         self.lexical_method: LexicalMethod = lexical
         self.where = redacted(self.url)
-        self.engine = (
-            f"postgres: {redacted(self.read_url)}, pgvector (exact up to {ann.EXACT_MAX_ROWS} "
-            f"passages, HNSW above), candidates rescored with their sentences + "
-            f"{'BM25 in SQL' if lexical == 'bm25' else 'French full text'}"
-        )
+        # Whether the passages have their HNSW index, as last seen (None: not yet looked).
+        self._approximate: bool | None = None
         self._chunks: LRU[Chunk] = LRU(CACHE_SIZE)
         # The writer's transaction while `mirror` publishes: every write goes through it.
         self._writing: Connection | None = None
 
     # --- what the search reads -----------------------------------------------------------
+
+    @property
+    def engine(self) -> str:
+        dense = {
+            None: f"exact up to {ann.EXACT_MAX_ROWS} passages, HNSW above",
+            False: "exact cosine",
+            True: f"HNSW cosine (ef_search {self.ef_search})",
+        }[self._approximate]
+        lexical = "BM25 in SQL" if self.lexical_method == "bm25" else "French full text"
+        return (
+            f"postgres: {redacted(self.read_url)}, pgvector {dense}, candidates rescored with "
+            f"their sentences + {lexical}"
+        )
 
     @property
     def manifest(self) -> Manifest:
@@ -103,7 +114,10 @@ class PostgresStore:
     def search_dense(self, query: Vectors, k: int, where: SearchFilter | None = None) -> list[Hit]:
         candidates = max(k * CANDIDATES_PER_RESULT, MIN_CANDIDATES)
         with transaction(self.read_url) as connection:
-            rows = queries.dense(connection, query, k, candidates, where, self.ef_search)
+            self._approximate = has_dense_index(connection)
+            rows = queries.dense(
+                connection, query, k, candidates, where, self.ef_search, self._approximate
+            )
         return self._hits(rows)
 
     def search_lexical(self, text: str, k: int, where: SearchFilter | None = None) -> list[Hit]:
@@ -197,6 +211,7 @@ class PostgresStore:
             self._ensure_tables(connection, manifest.dimension)
             passages = int(_one(connection, "SELECT passages FROM qa_meta"))
             arrange_dense_index(connection, passages, ann.EXACT_MAX_ROWS, ann.HNSW_M)
+            self._approximate = has_dense_index(connection)
             return writes.publish(connection, manifest).version
 
     def mirror(
@@ -339,7 +354,9 @@ def open_store(
 ) -> PostgresStore:
     """The published PostgreSQL store, refusing another model's, format's or schema's."""
     store = PostgresStore(url, read_url=read_url, ef_search=ef_search, lexical=lexical)
-    manifest = store.manifest
+    with transaction(store.read_url) as connection:
+        manifest = store._published(connection)
+        store._approximate = has_dense_index(connection)
     if manifest.model != model:
         raise IndexMismatchError(
             f"the PostgreSQL store {store.where} was built with model {manifest.model!r} but "

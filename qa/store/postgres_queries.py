@@ -59,14 +59,19 @@ def dense(
     candidates: int,
     where: SearchFilter | None,
     ef_search: int,
+    approximate: bool,
 ) -> list[Row]:
-    """The `k` best passages: `candidates` nearest by their own vector (through HNSW if the
-    table has the index), rescored with their sentences."""
+    """The `k` best passages: `candidates` nearest by their own vector (through the HNSW
+    index if `approximate`), rescored with their sentences."""
     condition, parameters = admitted(where)
-    # SET LOCAL cannot take a parameter; the value is an int the settings checked.
-    connection.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
-    # A filter keeps the index scan going until enough rows pass it, still in distance order.
-    connection.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+    if approximate:
+        # SET LOCAL takes no parameter; the value is an int the settings checked.
+        connection.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+        # A filter keeps the index scan going until enough rows pass it, in distance order.
+        connection.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        # The index, as the embedded store does past its exact size, whatever the planner
+        # estimates of a scan.
+        connection.execute("SET LOCAL enable_seqscan = off")
     join = "" if where is None else "JOIN qa_sources s ON s.name = p.source"
     return [
         (int(id_), float(score), chunk)

@@ -149,10 +149,16 @@ def publish(connection: Connection, manifest: Manifest) -> Manifest:
 
 def listen_for_versions(url: str, timeout: float | None = None) -> Iterator[str]:
     """The name of each version published from now on, as it is committed (`LISTEN
-    qa_published`): what a replica reloads on instead of polling. Ends after `timeout` seconds
-    without a publication (None: never); closing the iterator closes its connection."""
-    with connect(url) as connection:
-        connection.execute(f"LISTEN {CHANNEL}")
+    qa_published`, registered before this returns): what a replica reloads on instead of
+    polling. Ends after `timeout` seconds without a publication (None: never); closing the
+    iterator closes its connection."""
+    connection = connect(url, application_name="qa listener")
+    connection.execute(f"LISTEN {CHANNEL}")
+    return _announced(connection, timeout)
+
+
+def _announced(connection: Connection, timeout: float | None) -> Iterator[str]:
+    with connection:
         while True:
             received = False
             for notice in connection.notifies(timeout=timeout, stop_after=1):
