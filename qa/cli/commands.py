@@ -115,6 +115,7 @@ def _build_index(
 ) -> None:
     """Index the corpus incrementally and publish a new version; say what changed."""
     from qa.indexing.build import update_index
+    from qa.store.choice import location
 
     encoder = _encoder(settings)
     report = update_index(
@@ -130,7 +131,7 @@ def _build_index(
     out.print(
         f"indexed {len(changes.added) + len(changes.changed) + len(changes.unchanged)} files, "
         f"{report.passages} passages ({encoder.model_id}, {encoder.dimension} dimensions) "
-        f"into {settings.index_dir}, version {report.version}, in {report.seconds:.1f} s: "
+        f"into {location(settings)}, version {report.version}, in {report.seconds:.1f} s: "
         f"{len(changes.added)} added, {len(changes.changed)} changed, "
         f"{len(changes.removed)} removed, {len(changes.unchanged)} unchanged files; "
         f"{changes.passages_embedded} passages embedded",

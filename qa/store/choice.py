@@ -90,6 +90,17 @@ def writer_lock(settings: Settings, wait: float = 0.0) -> AbstractContextManager
     return WriterLock(settings.index_dir, wait)
 
 
+def location(settings: Settings) -> str:
+    """Where the chosen store is, as messages name it (never with a password)."""
+    if settings.store == "qdrant":
+        return f"the Qdrant collection {settings.qdrant_collection} at {settings.qdrant_url}"
+    if settings.store == "postgres":
+        from qa.store.postgres_schema import redacted
+
+        return f"the PostgreSQL store {redacted(_postgres_url(settings))}"
+    return str(settings.index_dir)
+
+
 def loads_versions(settings: Settings) -> bool:
     """Whether a reader serves a newly published version only once it loads it (the embedded
     store's version folders), rather than at once (every search reads Qdrant or PostgreSQL)."""
