@@ -1,7 +1,8 @@
 """Micro-batching and the question cache, with real threads and a fake encoder: a batch never
-exceeds its maximum; an encoder failure reaches every caller of its batch; closing lets queued
-questions finish; the cache answers a repeated question and forgets the least recently used
-one (the real model through the batcher: tests/integration/test_batching.py)."""
+exceeds its maximum; a batch goes to the encoder in groups of similar length; an encoder failure
+reaches every caller of its batch; closing lets queued questions finish; the cache answers a
+repeated question and forgets the least recently used one (the real model through the batcher:
+tests/integration/test_batching.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 
 from qa.encoders.base import Vectors
-from qa.serve.batching import BatchingEncoder, MicroBatcher, QuestionCache
+from qa.serve.batching import BatchingEncoder, MicroBatcher, QuestionCache, length_groups
 from tests.conftest import FakeEncoder
 
 Result = TypeVar("Result")
@@ -45,6 +46,36 @@ def test_a_batch_never_exceeds_the_maximum() -> None:
         batcher.close()
     assert sum(sizes) == 20
     assert max(sizes) == 4
+
+
+def test_length_groups_keep_each_group_within_the_slack_in_order_of_length() -> None:
+    lengths = [30, 6, 8, 41, 7, 12, 33, 10]
+    groups = length_groups(lengths, slack=4)
+    assert groups == [[1, 4, 2, 7], [5], [0, 6], [3]]
+    assert length_groups([9], slack=4) == [[0]]
+    assert length_groups([], slack=4) == []
+
+
+def test_a_batch_goes_to_the_encoder_in_groups_of_similar_length() -> None:
+    calls: list[list[str]] = []
+
+    def recording(texts: Sequence[str]) -> Vectors:
+        time.sleep(0.01)  # the others queue meanwhile and form one batch
+        calls.append(list(texts))
+        return FakeEncoder().embed_queries(texts)
+
+    words = FakeEncoder().count_tokens
+    asked = ["a b", "a b c", *(" ".join(["w"] * 20) + f" {i}" for i in range(3)), "x y"]
+    batcher = MicroBatcher(recording, window_s=0.05, max_batch=8, count_tokens=words)
+    try:
+        vectors = all_at_once(len(asked), lambda i: batcher.embed([asked[i]])[0])
+    finally:
+        batcher.close()
+    assert np.array_equal(np.vstack(vectors), FakeEncoder().embed_queries(asked))
+    for call in calls:  # no call pads a short question to a long one's length
+        assert max(map(words, call)) - min(map(words, call)) <= 4
+    assert any(len(call) > 1 for call in calls)  # they were batched, then grouped
+    assert sorted(text for call in calls for text in call) == sorted(asked)
 
 
 def test_an_encoder_error_reaches_every_caller_and_the_worker_survives_it() -> None:
