@@ -168,6 +168,9 @@ def pool(url: str) -> ConnectionPool[Connection]:
                 min_size=1,
                 max_size=POOL_SIZE,
                 configure=_configure,
+                # A connection the server dropped (a restart, a failover) is replaced before a
+                # search gets it, not after the search fails.
+                check=ConnectionPool.check_connection,
                 timeout=CONNECT_TIMEOUT,
                 open=True,
                 name="qa-store",

@@ -12,6 +12,7 @@ from qa.evaluation.compare import (
     compare,
     config_settings,
     needs_own_index,
+    opens_own_store,
     parse_config,
     parse_configs,
     plot,
@@ -63,6 +64,12 @@ def test_configuration_settings_are_validated_like_the_environment() -> None:
     assert needs_own_index(base, config_settings(base, parse_config("encoder_precision=int8")))
     # So are those of another encoder: the old path must not be measured with the new encoder.
     assert needs_own_index(base, config_settings(base, parse_config("encoder_backend=torch")))
+    # Another store, or another way of searching one, is opened as it is; the mode is not one.
+    postgres = Settings(store="postgres", postgres_url="postgresql://qa@db/qa")
+    for text in ["store=embedded", "postgres_lexical=french-fts", "postgres_ef_search=64"]:
+        assert opens_own_store(postgres, config_settings(postgres, parse_config(text))), text
+    assert opens_own_store(base, config_settings(base, parse_config("store=postgres")))
+    assert not opens_own_store(base, chosen)
     with pytest.raises(QAError, match="QA_FUSION_DENSE_WEIGHT"):
         config_settings(base, parse_config("fusion_dense_weight=2"))
     with pytest.raises(QAError, match="QA_FUSION"):
