@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.loadgen import LoadResult, LoadSpec, run_load, wrk_path
-from bench.serving import PROBE_INTERVAL_S, free_port, rss_mb, serve_until_ready, wait_until_idle
+from bench.service import PROBE_INTERVAL_S, free_port, rss_mb, serve_until_ready, wait_until_idle
 from qa.cli.arguments import ArgumentParser, exit_status, whole_number
 from qa.evaluation import load_questions
 from qa.settings import load_settings

@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.ceiling import CeilingReport
 from bench.loadgen import LoadResult
 from qa.errors import QAError
 
@@ -51,6 +52,7 @@ class BenchReport:
     repeated: ServingReport  # the new path, its question cache answering repeated questions
     indexing: list[IndexingReport]
     analytics_off: ServingReport  # the new path again, searches not recorded
+    ceiling: CeilingReport  # the new path against the encoder alone (`bench.ceiling`)
 
 
 def print_report(report: BenchReport, console: Console) -> None:

@@ -1,6 +1,11 @@
 """Benchmark: `python -m bench.serving` (`make bench`) measures, in one run, the service as it is
 and as it was (PyTorch, one question at a time), so every figure has a ratio from the same run.
 
+- The ceiling, first (`bench.ceiling`): in rounds, the service at 1 and 32 clients against the
+  encoder alone, the same model in this process, at the call sizes the service formed: the
+  share of the encoder's throughput the service reaches and its latency beyond the model's.
+  `--baseline DIR` serves another checkout of the project (a `git worktree` of an earlier
+  commit) in the same rounds; `--ceiling-only` stops there.
 - Serving: `qa serve` as a subprocess per path: time to `/ready`, RSS at ready and after the
   load, then an HTTP load table (POST /search, k=5, hybrid) at 1, 8, 32 and 64 concurrent
   clients, driven by wrk (`bench.loadgen`). The question cache is off: every request embeds.
@@ -12,24 +17,29 @@ and as it was (PyTorch, one question at a time), so every figure has a ratio fro
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import TypeVar
 
-from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
+from bench.ceiling import CeilingReport, measure_ceiling, print_ceiling
 from bench.loadgen import LoadResult, LoadSpec, run_load, wrk_path
 from bench.report import BenchReport, IndexingReport, ServingReport, plot, print_report
+from bench.service import (
+    IDLE_TIMEOUT_S,
+    cpu_s,
+    events_written,
+    free_port,
+    noted,
+    rss_mb,
+    serve_until_ready,
+    wait_until_idle,
+)
 from qa.cli.arguments import ArgumentParser, exit_status, whole_number
 from qa.corpus import ChunkingConfig, chunk_document, load_corpus
 from qa.encoders import load_encoder
@@ -39,28 +49,12 @@ from qa.indexing import build_index
 from qa.settings import Settings, load_settings
 from qa.store import published_manifest
 
-try:
-    import httpx
-except ModuleNotFoundError as missing:  # the bench extra
-    raise SystemExit(
-        f"bench.serving needs the bench extra: pip install -e '.[bench]' "
-        f"({missing.name} is not installed)"
-    ) from None
-
 CONCURRENCY = (1, 8, 32, 64)
 DEV_DOCS = Path("eval/piaf-dev/docs")  # the French dev set kept in the repository
 # The service as it was: PyTorch, each request embedding its own question.
 OLD_PATH = {"QA_ENCODER_BACKEND": "torch", "QA_BATCH_MAX": "1", "QA_ANALYTICS": "false"}
 ANALYTICS_OFF = {"QA_ANALYTICS": "false"}
 OLD_NAME = "PyTorch, one at a time"
-READY_TIMEOUT_S = 180.0
-# Waiting for the searches a load run left admitted: a wrk timeout plus a search deadline.
-IDLE_TIMEOUT_S = 30.0
-PROBE_INTERVAL_S = 0.1
-IDLE_GAUGES = ("qa_searches_queued", "qa_searches_in_progress")
-EVENTS_WRITTEN = "qa_analytics_events_written"
-
-Server = subprocess.Popen[bytes]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,17 +66,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a small run, for tests")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--plot", type=Path, help="write a PNG of the load tables here")
+    parser.add_argument("--rounds", type=whole_number(1), default=3, help="rounds of the ceiling")
+    parser.add_argument(
+        "--baseline", type=Path, help="a checkout of the project to serve in the ceiling's rounds"
+    )
+    parser.add_argument("--ceiling-only", action="store_true", help="measure the ceiling only")
     args = parser.parse_args(argv)
     if args.quick:
         # Three seconds a point: on a busy machine a one-second point may complete nothing.
-        args.duration, args.concurrency, args.corpus_mb = 3, [1, 8], 0.02
+        args.duration, args.concurrency, args.corpus_mb, args.rounds = 3, [1, 8], 0.02, 1
 
     def measure_and_report() -> int:
-        report = run(args.questions, args.duration, args.concurrency, args.corpus_mb)
+        settings = load_settings({})
+        # The quick steps that most often fail come first, before minutes of measuring.
+        wrk_path()
+        questions = [q.question for q in load_questions(args.questions)]
+        published_manifest(settings)
+        console = Console(width=150, stderr=args.json)
+        ceiling = measure_ceiling(settings, args.duration, args.rounds, args.baseline)
+        print_ceiling(ceiling, console)
+        if args.ceiling_only:
+            if args.json:
+                print(json.dumps(asdict(ceiling), indent=2))
+            return 0
+        report = run(settings, questions, args.duration, args.concurrency, args.corpus_mb, ceiling)
         if args.json:
             print(json.dumps(asdict(report), indent=2))
         else:
-            print_report(report, Console(width=120))
+            print_report(report, console)
         if args.plot:
             plot(report, args.plot)
         return 0
@@ -91,30 +102,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(
-    questions_path: Path, duration_s: int, concurrency: Sequence[int], corpus_mb: float
+    settings: Settings,
+    questions: Sequence[str],
+    duration_s: int,
+    concurrency: Sequence[int],
+    corpus_mb: float,
+    ceiling: CeilingReport,
 ) -> BenchReport:
-    settings = load_settings({})
-    # The quick steps that most often fail come first, before minutes of measuring.
-    wrk_path()
-    questions = [q.question for q in load_questions(questions_path)]
-    published_manifest(settings)
     bodies = [json.dumps({"question": q, "k": 5, "mode": "hybrid"}) for q in questions]
     new_path = f"ONNX {settings.encoder_precision}, batches of <= {settings.batch_max}"
     with tempfile.TemporaryDirectory(prefix="qa-bench-analytics-") as folder:
         # Analytics on, as served by default, into a database of the run's own.
         recorded = {"QA_ANALYTICS_URL": f"sqlite:///{Path(folder) / 'analytics.sqlite3'}"}
         serving = [
-            _noted(measure_serving(new_path, recorded, bodies, duration_s, concurrency)),
-            _noted(measure_serving(OLD_NAME, OLD_PATH, bodies, duration_s, concurrency)),
+            noted(measure_serving(new_path, recorded, bodies, duration_s, concurrency)),
+            noted(measure_serving(OLD_NAME, OLD_PATH, bodies, duration_s, concurrency)),
         ]
-        analytics_off = _noted(
+        analytics_off = noted(
             measure_serving(
                 f"{new_path}, analytics off", ANALYTICS_OFF, bodies, duration_s, concurrency
             )
         )
         # The same questions over and over with the question cache on, as a widget's readers
         # ask them: what a repeated question costs, never read as the cost of a new one.
-        repeated = _noted(
+        repeated = noted(
             measure_serving(
                 f"{new_path}, questions repeated, question cache on",
                 recorded
@@ -128,8 +139,8 @@ def run(
         corpus_dir = Path(folder)
         generate_corpus(corpus_dir, [settings.corpus_dir, DEV_DOCS], int(corpus_mb * 1e6))
         indexing = [
-            _noted(measure_indexing(new_path, settings, corpus_dir, as_before=False)),
-            _noted(
+            noted(measure_indexing(new_path, settings, corpus_dir, as_before=False)),
+            noted(
                 measure_indexing(
                     "PyTorch, passages then sentences",
                     settings.model_copy(update={"encoder_backend": "torch"}),
@@ -138,16 +149,7 @@ def run(
                 )
             ),
         ]
-    return BenchReport(new_path, serving, repeated, indexing, analytics_off)
-
-
-Measured = TypeVar("Measured", "ServingReport", "IndexingReport")
-
-
-def _noted(measured: Measured) -> Measured:
-    """`measured`, also written to stderr at once: a long run shows what it has done so far."""
-    print(f"qa bench: {json.dumps(asdict(measured))}", file=sys.stderr, flush=True)
-    return measured
+    return BenchReport(new_path, serving, repeated, indexing, analytics_off, ceiling)
 
 
 # ------------------------------------------------------------------------------------ serving
@@ -181,10 +183,10 @@ def measure_serving(
             # wrk hangs up at the end of a run, but the searches it left admitted still hold
             # their places: a point started before they end measures the previous one's load.
             wait_until_idle(url, timeout_s=IDLE_TIMEOUT_S)
-            before, written = _cpu_s(server.pid), events_written(url)
+            before, written = cpu_s(server.pid), events_written(url)
             result = run_load(replace(spec, connections=connections, duration_s=duration_s))
             load.append(result)
-            spent_ms = (_cpu_s(server.pid) - before) * 1000
+            spent_ms = (cpu_s(server.pid) - before) * 1000
             cpu.append(round(spent_ms / result.requests, 2) if result.requests else None)
             wait_until_idle(url, timeout_s=IDLE_TIMEOUT_S)
             events.append(round((events_written(url) - written) / duration_s, 1))
@@ -200,102 +202,6 @@ def measure_serving(
             cpu_ms_per_request=cpu,
             events_written_per_s=events,
         )
-
-
-def searches_admitted(metrics_text: str) -> float:
-    """Searches waiting or being computed, read from the service's /metrics text."""
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(metrics_text)
-        if family.name in IDLE_GAUGES
-        for sample in family.samples
-    )
-
-
-def events_written(base: str) -> float:
-    """Search events the service at `base` has written to its analytics database so far."""
-    text = httpx.get(f"{base}/metrics", timeout=10).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        if family.name == EVENTS_WRITTEN
-        for sample in family.samples
-        if sample.name.endswith("_total")
-    )
-
-
-def wait_until_idle(base: str, timeout_s: float) -> None:
-    """Returns once the service at `base` has no search admitted, or after `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(timeout=1.0) as client:
-        while time.monotonic() < deadline:
-            try:
-                if searches_admitted(client.get(f"{base}/metrics").text) == 0:
-                    return
-            except httpx.HTTPError:
-                pass  # busy enough not to answer within a second: still not idle
-            time.sleep(PROBE_INTERVAL_S)
-
-
-@contextmanager
-def serve_until_ready(
-    port: int, env: dict[str, str]
-) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
-    """`qa serve` on `port` with `env` added, until `/ready` answers; the seconds it took."""
-    start = time.perf_counter()
-    # Its log goes to a file: a pipe nobody reads would fill up with one access line per request
-    # and stop the server in the middle of a load run.
-    with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=os.environ | {"QA_QUERY_CACHE_SIZE": "0"} | env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        try:
-            while True:
-                if server.poll() is not None:
-                    log.seek(0)
-                    said = log.read().decode(errors="replace")
-                    raise QAError(f"qa serve stopped during start-up: {said.strip()[-300:]}")
-                if time.perf_counter() - start > READY_TIMEOUT_S:
-                    raise QAError(f"qa serve was not ready within {READY_TIMEOUT_S:.0f} s")
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.02)
-            yield server, time.perf_counter() - start
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def rss_mb(pid: int, field: str) -> float:
-    """A memory figure of /proc/PID/status (VmRSS: now, VmHWM: peak, RssAnon: the process's
-    own pages, without mapped files), in MB."""
-    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
-    match = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
-    return round(int(match.group(1)) / 1024, 1) if match else 0.0
-
-
-def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process `pid` so far (/proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # ----------------------------------------------------------------------------------- indexing

@@ -1,9 +1,10 @@
-"""`python -m bench.serving`: bad arguments and settings are one line; a quick run reports both
-paths.
+"""`python -m bench.serving`: bad arguments and settings are one line; a quick run reports the
+encoder's ceiling and both paths; the ceiling alone serves a baseline checkout beside.
 
 Every case runs as a real process, as `make bench` runs it. The error cases fail before any
-model load; the quick run starts `qa serve` twice (ONNX + batching, then PyTorch), drives both
-with wrk and indexes a small generated corpus with both encoders.
+model load; the quick run measures the encoder alone against `qa serve`, then starts `qa serve`
+twice (ONNX + batching, then PyTorch), drives both with wrk and indexes a small generated corpus
+with both encoders.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +51,44 @@ def test_a_missing_wrk_says_how_to_install_it(tmp_path: Path) -> None:
     assert_one_error_line(result, "wrk is not installed", "apt-get install wrk")
 
 
+def test_a_baseline_that_is_not_a_checkout_is_one_line(tmp_path: Path) -> None:
+    result = run_bench("--ceiling-only", "--baseline", str(tmp_path), cwd=ROOT)
+    assert_one_error_line(result, "--baseline", "not a checkout")
+
+
+def assert_ceiling(ceiling: dict[str, Any], services: list[str]) -> None:
+    assert [start["service"] for start in ceiling["starts"]] == services
+    assert ceiling["questions"] == 600
+    for measured in ceiling["rounds"]:
+        sizes = [rate["batch"] for rate in measured["encoder"]]
+        assert sizes[0] == 1
+        for service in measured["services"]:
+            # The encoder was measured at the size of the calls the service made under load.
+            assert max(1, round(service["mean_batch"])) in sizes
+            assert service["mean_batch"] >= 1
+    for summary in ceiling["summaries"]:
+        assert summary["errors"] == 0
+        assert summary["req_per_s"] > 0
+        assert summary["share_of_encoder"] > 0
+        assert summary["p99_over_p50"] >= 1
+    assert ceiling["encoder_one_ms"] > 0
+
+
+def test_the_ceiling_alone_measures_a_baseline_checkout_in_the_same_rounds(
+    real_index: EmbeddedStore, settings: Settings
+) -> None:
+    result = run_bench(
+        *("--ceiling-only", "--json", "--rounds", "1", "--duration", "2"),
+        *("--baseline", str(ROOT)),
+        cwd=ROOT,
+        QA_INDEX_DIR=str(settings.index_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    ceiling = json.loads(result.stdout)
+    assert_ceiling(ceiling, ["current", f"baseline ({ROOT.name})"])
+    assert "The encoder's ceiling" in result.stderr  # the table, beside the JSON
+
+
 def test_a_quick_run_measures_both_paths(
     real_index: EmbeddedStore, settings: Settings, tmp_path: Path
 ) -> None:
@@ -58,6 +98,7 @@ def test_a_quick_run_measures_both_paths(
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
+    assert_ceiling(report["ceiling"], ["current"])
     new, old = report["serving"]
     repeated, analytics_off = report["repeated"], report["analytics_off"]
     assert new["path"].startswith("ONNX")

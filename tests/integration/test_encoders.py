@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
-from bench.serving import serve_until_ready
+from bench.service import serve_until_ready
 from qa.corpus.chunk import ChunkingConfig, chunk_document
 from qa.corpus.ingest import load_corpus
 from qa.encoders import default_model

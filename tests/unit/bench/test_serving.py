@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.serving import generate_corpus, searches_admitted
+from bench.service import searches_admitted
+from bench.serving import generate_corpus
 from qa.serve import metrics
 from tests.conftest import SEEDS
 
