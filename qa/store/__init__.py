@@ -4,7 +4,8 @@ files, published as immutable versions by one writer at a time, `versions`, chec
 `integrity`) and Qdrant (`qdrant`, with its connections, points and views in `qdrant_connection`,
 `qdrant_points`, `qdrant_views`; sparse vectors from `sparse`) and PostgreSQL with pgvector
 (`postgres`, with its tables and pools in `postgres_schema`, its searches in `postgres_queries`,
-its writer, publications, advisory lock and notifications in `postgres_writes`). `choice` is the
+its writer, publications, advisory lock and notifications in `postgres_writes`); `views` holds
+what the two server engines share (the passages' view, the bounded cache). `choice` is the
 one place that reads the store setting. Only these modules import faiss, bm25s, qdrant_client,
 psycopg (with qa.analytics) or pgvector. May import `qa.corpus`, `qa.encoders.base`,
 `qa.settings` and `qa.errors`."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 from pgvector import Vector
@@ -51,7 +51,7 @@ from qa.store.protocol import (
     Store,
     StoreDescription,
 )
-from qa.store.qdrant_views import LRU
+from qa.store.views import LRU, PassageView
 
 __all__ = ["PostgresStore", "listen_for_versions", "open_store"]
 
@@ -166,6 +166,11 @@ class PostgresStore:
             cached = Chunk.model_validate(row[0])
             self._chunks.put(position, cached)
         return cached
+
+    def every_chunk(self) -> Iterator[Chunk]:
+        with transaction(self.read_url) as connection:
+            rows = connection.execute("SELECT chunk FROM qa_passages ORDER BY id").fetchall()
+        return (Chunk.model_validate(row[0]) for row in rows)
 
     # --- what the one writer changes ---------------------------------------------------------
 
@@ -293,30 +298,6 @@ class PostgresStore:
         for id_, _, chunk in rows:
             self._chunks.put(id_, Chunk.model_validate(chunk))
         return [Hit(id_, score) for id_, score, _ in rows]
-
-
-class PassageView(Sequence[Chunk]):
-    """Position (passage id) -> passage, read from the database and cached."""
-
-    def __init__(self, store: PostgresStore) -> None:
-        self._store = store
-
-    @overload
-    def __getitem__(self, position: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, position: slice) -> Sequence[Chunk]: ...
-    def __getitem__(self, position: int | slice) -> Chunk | Sequence[Chunk]:
-        if isinstance(position, slice):
-            raise TypeError("PostgreSQL passages are named by id, not sliced")
-        return self._store.chunk(position)
-
-    def __len__(self) -> int:
-        return self._store.count()
-
-    def __iter__(self) -> Iterator[Chunk]:
-        with transaction(self._store.read_url) as connection:
-            rows = connection.execute("SELECT chunk FROM qa_passages ORDER BY id").fetchall()
-        return (Chunk.model_validate(row[0]) for row in rows)
 
 
 class SourceView(Mapping[str, Source]):

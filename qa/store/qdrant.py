@@ -66,8 +66,9 @@ from qa.store.qdrant_points import (
     recorded_average_length,
     source_of,
 )
-from qa.store.qdrant_views import LRU, PassageView, SourceView
+from qa.store.qdrant_views import SourceView
 from qa.store.sparse import passage_terms, query_terms
+from qa.store.views import LRU, PassageView
 
 # Passages kept in memory by id, per process: enough for the pages of results being served.
 CACHE_SIZE = 4096
@@ -326,6 +327,10 @@ class QdrantStore:
             cached = Chunk.model_validate(payload_of(found[0])["chunk"])
             self._chunks.put(position, cached)
         return cached
+
+    def every_chunk(self) -> Iterator[Chunk]:
+        for record in self.scroll(self.name, None, ["chunk"]):
+            yield Chunk.model_validate(payload_of(record)["chunk"])
 
     def _rows(self, positions: Sequence[int]) -> dict[int, Vectors]:
         """Each passage's multivector: its own vector, then its sentences'."""
