@@ -78,17 +78,23 @@ def dense(
         for id_, score, chunk in connection.execute(
             f"""
             WITH candidates AS (
-                SELECT p.id, p.chunk, -(p.embedding <#> %s) AS own
+                SELECT p.id, -(p.embedding <#> %s) AS own
                 FROM qa_passages p {join}
                 WHERE {condition}
                 ORDER BY p.embedding <=> %s
                 LIMIT %s
+            ), scored AS (
+                SELECT c.id, GREATEST(c.own, (
+                    SELECT max(-(t.embedding <#> %s)) FROM qa_sentences t WHERE t.passage = c.id
+                )) AS score
+                FROM candidates c
+                ORDER BY score DESC, c.id
+                LIMIT %s
             )
-            SELECT c.id, GREATEST(c.own, max(-(t.embedding <#> %s))) AS score, c.chunk
-            FROM candidates c LEFT JOIN qa_sentences t ON t.passage = c.id
-            GROUP BY c.id, c.own, c.chunk
-            ORDER BY score DESC, c.id
-            LIMIT %s""",
+            -- The passages' JSON is read for the k kept only.
+            SELECT s.id, s.score, p.chunk
+            FROM scored s JOIN qa_passages p ON p.id = s.id
+            ORDER BY s.score DESC, s.id""",
             [query, *parameters, query, candidates, query, k],
         )
     ]
