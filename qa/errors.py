@@ -102,6 +102,11 @@ class IndexCorruptError(IndexUnavailableError):
     """The index files exist but cannot be read."""
 
 
+class WritesUnavailableError(QAError):
+    """The store takes no writes now (its primary database cannot be reached); searches may
+    still be answered, from a standby."""
+
+
 class QuestionSetError(QAError):
     """A question-set file that cannot be read."""
 

@@ -40,6 +40,7 @@ from qa.errors import (
     RetryLaterError,
     SourceNotFoundError,
     UnknownSearchError,
+    WritesUnavailableError,
 )
 from qa.serve.routes import every_route
 
@@ -62,6 +63,7 @@ ERROR_STATUS: dict[type[QAError], tuple[int, str]] = {
     DocumentNotFoundError: (404, "unknown_document"),
     AccessDeniedError: (401, "unauthorized"),
     IndexLockedError: (503, "index_busy"),
+    WritesUnavailableError: (503, "writes_unavailable"),
     IndexWriteError: (507, "index_write_failed"),
     OverloadedError: (503, "overloaded"),
     RateLimitedError: (429, "rate_limited"),

@@ -7,11 +7,11 @@ the chosen store through the functions here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
-from qa.errors import IndexUnavailableError, require_extra
+from qa.errors import IndexUnavailableError, WritesUnavailableError, require_extra
 from qa.settings import Settings
 from qa.store.embedded import EmbeddedStore, load_store
 from qa.store.protocol import Manifest, Store
@@ -84,10 +84,25 @@ def writer_lock(settings: Settings, wait: float = 0.0) -> AbstractContextManager
     PostgreSQL an advisory lock in its database (the writers may be on several machines)."""
     if settings.store == "postgres":
         _require_postgres()
-        from qa.store.postgres_writes import AdvisoryWriterLock
-
-        return AdvisoryWriterLock(_postgres_url(settings), wait)
+        return _primary_lock(_postgres_url(settings), wait)
     return WriterLock(settings.index_dir, wait)
+
+
+@contextmanager
+def _primary_lock(url: str, wait: float) -> Iterator[object]:
+    """The advisory writer lock; a primary that cannot be reached takes no writes (a standby
+    may still answer the searches)."""
+    from qa.store.postgres_writes import AdvisoryWriterLock
+
+    lock = AdvisoryWriterLock(url, wait)
+    try:
+        lock.__enter__()
+    except IndexUnavailableError as error:
+        raise WritesUnavailableError(f"writes are unavailable: {error}") from error
+    try:
+        yield lock
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def location(settings: Settings) -> str:
@@ -105,6 +120,23 @@ def loads_versions(settings: Settings) -> bool:
     """Whether a reader serves a newly published version only once it loads it (the embedded
     store's version folders), rather than at once (every search reads Qdrant or PostgreSQL)."""
     return settings.store == "embedded"
+
+
+def announces_versions(settings: Settings) -> bool:
+    """Whether the store announces each version it publishes (PostgreSQL's NOTIFY), so that a
+    reader can serve it at once (`listen_for_versions`)."""
+    return settings.store == "postgres"
+
+
+def listen_for_versions(settings: Settings, window: float) -> Iterator[str]:
+    """The name of each version published from now on, ending after `window` seconds without
+    one, for a store that `announces_versions`: PostgreSQL announces them on the writer's
+    database (QA_POSTGRES_URL; a standby relays no notification). IndexUnavailableError when it
+    cannot be reached."""
+    _require_postgres()
+    from qa.store.postgres import listen_for_versions as listen
+
+    return listen(_postgres_url(settings), timeout=window)
 
 
 def qdrant_writer(settings: Settings) -> QdrantStore:
