@@ -34,8 +34,9 @@ from qa.settings import Settings
 from qa.store import EmbeddedStore, WriterLock, current_version
 from qa.store.choice import qdrant_writer
 
-# The session's PostgreSQL server (`postgres`), for the tests of every folder that need one.
-pytest_plugins = ["tests.postgres"]
+# The session's PostgreSQL server (`postgres`), for the tests of every folder that need one, and
+# a primary with its hot standby (`cluster`) for the failover test.
+pytest_plugins = ["tests.postgres", "tests.postgres_cluster"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
