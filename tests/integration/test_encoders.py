@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import onnx
 import pytest
 
 from bench.service import serve_until_ready
@@ -22,6 +23,7 @@ from qa.encoders.onnx import OnnxEncoder
 from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.evaluation.evaluate import load_questions
 from qa.model_setup import onnx_export
+from qa.model_setup.static_quantisation import kind_of
 from qa.settings import Settings
 from qa.store import EmbeddedStore
 from tests.conftest import MODELS, ROOT, SEEDS, free_port, make_settings, set_up_encoder
@@ -135,6 +137,36 @@ def test_int8_vectors_stay_close_to_fp32(
     int8 = set_up_encoder(make_settings(tmp_path, encoder_precision="int8"))
     cosines = (int8.embed_queries(questions) * fp32_encoder.embed_queries(questions)).sum(axis=1)
     assert 0.98 <= cosines.min() < 0.99999  # close, and really another graph
+
+
+def test_static_int8_vectors_stay_close_to_fp32_with_the_feed_forward_outputs_in_float32(
+    fp32_encoder: Encoder, questions: list[str], passages: list[str], tmp_path: Path
+) -> None:
+    static = set_up_encoder(make_settings(tmp_path, encoder_precision="int8-static"))
+    for embed, fp32_embed, texts in [
+        (static.embed_queries, fp32_encoder.embed_queries, questions),
+        (static.embed_passages, fp32_encoder.embed_passages, passages),
+    ]:
+        cosines = (embed(texts) * fp32_embed(texts)).sum(axis=1)
+        assert 0.985 <= cosines.min() < 0.99999  # close, and really another graph
+        assert cosines.mean() >= 0.995
+    graph = onnx.load(
+        str(default_model.onnx_path(DEFAULT_FOLDER, "int8-static")), load_external_data=False
+    ).graph
+    made_by = {output: node.op_type for node in graph.node for output in node.output}
+    weights_of = {
+        kind_of(node.name): made_by.get(node.input[1])
+        for node in graph.node
+        if node.op_type == "MatMul" and kind_of(node.name) is not None
+    }
+    assert weights_of == {
+        "query": "DequantizeLinear",
+        "key": "DequantizeLinear",
+        "value": "DequantizeLinear",
+        "attention output": "DequantizeLinear",
+        "intermediate": "DequantizeLinear",
+        "output": None,  # float32 weights, an initializer
+    }
 
 
 def test_embed_once_embeds_each_distinct_text_once(encoder: Encoder) -> None:

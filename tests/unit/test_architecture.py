@@ -19,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 OWNERS = {
     "sentence_transformers": ("qa/encoders/",),
     # Set-up quantises the default model's export with onnxruntime's own tool.
-    "onnxruntime": ("qa/encoders/", "qa/model_setup/onnx_export.py"),
+    "onnxruntime": (
+        "qa/encoders/",
+        "qa/model_setup/onnx_export.py",
+        "qa/model_setup/static_quantisation.py",
+    ),
     "onnx": ("qa/model_setup/",),
     "faiss": ("qa/store/",),
     "bm25s": ("qa/store/",),
