@@ -38,8 +38,7 @@ from bench.service import (
     serve_until_ready,
     wait_until_idle,
 )
-from qa.encoders import load_encoder
-from qa.encoders.base import Encoder
+from qa.encoders import Encoder, load_encoder
 from qa.errors import QAError
 from qa.evaluation import load_questions
 from qa.settings import Settings
