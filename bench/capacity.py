@@ -20,12 +20,17 @@ import resource
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from bench.capacity_measure import K, Latency, bench_passages, bench_sentences
 from bench.synthetic import generate
+
+if TYPE_CHECKING:
+    from bench.capacity_postgres import PostgresResult
+    from bench.postgres_server import ServerSettings
 from qa.cli.arguments import ArgumentParser, whole_number
 from qa.store import ann
 from qa.store.ann import IndexKind
@@ -66,13 +71,59 @@ def _sizes(value: str) -> list[int]:
 
 
 def _kinds(value: str) -> list[IndexKind]:
-    kinds = [part.strip() for part in value.split(",")]
+    kinds = [part.strip() for part in value.split(",") if part.strip()]  # "": PostgreSQL only
     unknown = [kind for kind in kinds if kind not in ann.KINDS]
     if unknown:
         raise argparse.ArgumentTypeError(
             f"unknown index type {unknown[0]!r}: one of {', '.join(ann.KINDS)}"
         )
     return kinds  # type: ignore[return-value]
+
+
+def _postgres_table(
+    result: PostgresResult,
+    settings: ServerSettings,
+    size: int,
+    args: argparse.Namespace,
+    console: Console,
+) -> None:
+    mib = 1024 * 1024
+    index = f"HNSW m32 ef_search {result.ef_search}" if result.hnsw_bytes else "exact scan"
+    _table(
+        f"PostgreSQL store, {size:,} passages x 384 dims, {args.queries} queries, k={K}, one "
+        f"client; maintenance_work_mem {settings.maintenance_work_mem}, "
+        f"{settings.parallel_workers} maintenance workers",
+        [
+            "index",
+            "load s",
+            "build s",
+            "p50 ms",
+            "p95 ms",
+            "recall@10",
+            "table B/passage",
+            "HNSW B/passage",
+            "sentences B/passage",
+            "server RSS MiB",
+            "server PSS MiB",
+        ],
+        [
+            [
+                index,
+                f"{result.load_s:.1f}",
+                f"{result.build_s:.1f}",
+                f"{result.latency.p50_ms:.2f}",
+                f"{result.latency.p99_ms:.2f}",
+                f"{result.recall:.3f}",
+                f"{result.table_bytes / size:.0f}",
+                f"{result.hnsw_bytes / size:.0f}",
+                f"{result.sentence_bytes / size:.0f}",
+                f"{result.memory_searched.rss_bytes / mib:.0f}",
+                f"{result.memory_searched.pss_bytes / mib:.0f}",
+            ]
+        ],
+        args.markdown,
+        console,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,6 +162,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=1,
         help="faiss threads (default 1, as the service searches one query)",
     )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also the PostgreSQL store (pgvector HNSW) at each size, on a throwaway server",
+    )
+    parser.add_argument(
+        "--ef-search",
+        type=whole_number(10),
+        default=128,
+        help="the PostgreSQL store's hnsw.ef_search (default 128, QA_POSTGRES_EF_SEARCH's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument(
@@ -134,6 +196,17 @@ def _run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     for size in args.sizes:
         corpus = generate(size, args.queries, seed=args.seed)
+        if args.postgres:
+            # Imported here: pgserver warns on import where XDG_RUNTIME_DIR is unset.
+            from bench.capacity_postgres import bench_postgres
+            from bench.postgres_server import ServerSettings, throwaway_server
+
+            settings = ServerSettings()
+            with throwaway_server(settings) as server:
+                result = bench_postgres(corpus, server, args.ef_search)
+            _postgres_table(result, settings, size, args, console)
+        if not args.kinds:
+            continue
         results = bench_passages(corpus, args.kinds)
         exact = results[0].latency.p50_ms
         _table(

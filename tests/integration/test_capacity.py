@@ -58,6 +58,28 @@ def test_quick_run_measures_every_index_type_and_the_sentence_paths() -> None:
     assert "peak memory" in out
 
 
+def test_postgres_rows_come_from_the_store_on_a_throwaway_server() -> None:
+    # 1,000 passages: the store keeps an exact scan up to 100,000 (HNSW above), so its rows
+    # here are exact; the sizes, memory and latency columns are the same code at any size.
+    args = ["--sizes", "1000", "--kinds", "", "--postgres", "--queries", "10"]
+    result = run_module("bench.capacity", *args, "--sentence-passages", "0", "--markdown", cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "PostgreSQL store, 1,000 passages x 384 dims, 10 queries, k=10, one client" in out
+    assert "maintenance_work_mem 6GB, 2 maintenance workers" in out
+    row = cells(out, "exact scan")
+    load_s, build_s, p50, p95, recall = (float(cell) for cell in row[1:6])
+    assert load_s > 0 and build_s >= 0
+    assert 0 < p50 <= p95
+    assert recall == 1.0  # the store's exact scan finds the numpy scan's top 10
+    table, hnsw, sentences, rss, pss = (int(cell) for cell in row[6:])
+    # A passage row holds its 384 float32 (1,536 B + header), its chunk JSON and tsvector;
+    # its one sentence row the same vector.
+    assert table > 1536 and sentences > 1536 and hnsw == 0
+    assert rss >= pss > 0
+    assert "HNSW32" not in out  # no FAISS table with --kinds ""
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [
@@ -66,6 +88,7 @@ def test_quick_run_measures_every_index_type_and_the_sentence_paths() -> None:
         (["--kinds", "flat,annoy"], ["--kinds", "unknown index type 'annoy'"]),
         (["--queries", "0"], ["--queries", "at least 10"]),
         (["--threads", "0"], ["--threads", "at least 1"]),
+        (["--ef-search", "5"], ["--ef-search", "at least 10"]),
     ],
 )
 def test_bad_arguments_are_one_line(args: list[str], fragments: list[str], tmp_path: Path) -> None:

@@ -149,6 +149,7 @@ TOOL_SOURCES = {
     "qa.encoders",
     "qa.store",
     "qa.store.ann",
+    "qa.store.choice",  # bench.capacity_postgres writes through the PostgreSQL store's writer
     "qa.indexing",
     "qa.retrieval",
     "qa.evaluation",
