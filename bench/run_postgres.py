@@ -65,8 +65,11 @@ def run(host: str, ports: list[int]) -> int:
             print(f"replicas at {', '.join(f'http://{host}:{p}' for p in ports)}; Ctrl-C stops")
             while all(process.poll() is None for process in replicas):
                 time.sleep(0.5)
-            print("a replica stopped: stopping the others", file=sys.stderr)
-            return 1
+            # Ctrl-C reaches the replicas too, and they stop cleanly (0), maybe before us.
+            failed = [process.returncode for process in replicas if process.returncode]
+            if failed:
+                print("a replica failed: stopping the others", file=sys.stderr)
+            return failed[0] if failed else 0
         except KeyboardInterrupt:
             return 0
         except subprocess.CalledProcessError as error:
