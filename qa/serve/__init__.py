@@ -6,9 +6,10 @@ exception handlers and the lifespan that loads the model once. The routes get wh
 loaded through the dependencies of `deps`. Around the search sit the serving layers, each a
 module: access keys (`access`), request logs (`access_log`), admission and load shedding
 (`admission`, `shedding`), rate limits (`rate_limit`), micro-batching of question embeddings
-(`batching`), Prometheus metrics (`metrics`), index reloads (`reload`), search events written
-off the request path (`analytics_writer`), memory hygiene (`heap`), security headers and static
-files (`http_hygiene`), the body's size and time limits (`request_body`), and domain errors
+(`batching`), Prometheus metrics (`metrics`), index reloads, polled or on the store's
+announcement (`reload`), search events written off the request path (`analytics_writer`),
+memory hygiene (`heap`), security headers and static files (`http_hygiene`), the body's size and
+time limits (`request_body`), and domain errors
 mapped to HTTP once, unexpected ones caught inside every header-adding layer (`http_errors`).
 `static/` holds the widget. May import the pipeline (`qa.corpus` to `qa.retrieval`) and
 `qa.analytics`; never `qa.evaluation`, `qa.model_setup` or `qa.cli`.
