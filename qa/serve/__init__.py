@@ -9,8 +9,8 @@ module: access keys (`access`), request logs (`access_log`), admission and load 
 (`batching`), Prometheus metrics (`metrics`), index reloads, polled or on the store's
 announcement (`reload`), search events written off the request path (`analytics_writer`),
 memory hygiene (`heap`), security headers and static files (`http_hygiene`), the body's size and
-time limits (`request_body`), and domain errors
-mapped to HTTP once, unexpected ones caught inside every header-adding layer (`http_errors`).
-`static/` holds the widget. May import the pipeline (`qa.corpus` to `qa.retrieval`) and
-`qa.analytics`; never `qa.evaluation`, `qa.model_setup` or `qa.cli`.
+time limits (`request_body`), and domain errors mapped to HTTP once, unexpected ones caught
+inside every header-adding layer (`http_errors`). `static/` holds the widget. May import the
+pipeline (`qa.corpus` to `qa.retrieval`) and `qa.analytics`; never `qa.evaluation`,
+`qa.model_setup` or `qa.cli`.
 """
