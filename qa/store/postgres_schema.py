@@ -26,7 +26,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from qa.errors import IndexMismatchError, IndexUnavailableError
+from qa.errors import IndexMismatchError, IndexUnavailableError, WritesUnavailableError
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 # Bumped whenever the tables change: a store of another schema is refused, and rebuilt by
@@ -210,6 +210,11 @@ def transaction(url: str) -> Iterator[Connection]:
     except CONNECTION_ERRORS as error:
         raise IndexUnavailableError(
             f"cannot reach the PostgreSQL store {redacted(url)}: {one_line(error)}"
+        ) from error
+    except psycopg.errors.ReadOnlySqlTransaction as error:  # a standby, not yet promoted
+        raise WritesUnavailableError(
+            f"writes are unavailable: the PostgreSQL store {redacted(url)} is read-only (a hot "
+            "standby?): point QA_POSTGRES_URL at the primary"
         ) from error
 
 

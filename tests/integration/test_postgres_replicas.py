@@ -151,6 +151,17 @@ def test_two_replicas_answer_alike_and_hear_each_others_publications(
         wait_for_log(second, f"now serving index version {written.json()['version']}")
         assert httpx.get(f"{second.url}/ready").json()["version"] == written.json()["version"]
 
+        # The listening connections dropped (as by a database restart): they are made again.
+        with psycopg.connect(indexed.url, autocommit=True) as connection:
+            connection.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'qa listener'"
+            )
+        wait_for_log(second, "listening for new index versions again")
+        again = put(first, "brest.txt")
+        assert again.status_code == 200, again.text
+        wait_for_log(second, f"now serving index version {again.json()['version']}")
+
 
 def writer_pid(url: str) -> int | None:
     """The process holding the store's writer lock, by its connection's name."""

@@ -57,6 +57,15 @@ def test_searches_survive_the_primary_and_writes_resume_after_promotion(
         assert refused.json()["detail"].startswith("writes are unavailable: cannot connect")
         assert httpx.get(f"{service.url}/ready").status_code == 200
 
+    # A write URL on the standby before its promotion: refused as well, the corpus untouched.
+    early = Indexed(cluster.standby_url(database), indexed.corpus, indexed.index_dir)
+    with replica(early, tmp_path / "early.log") as service:
+        refused = put(service, "brest.txt")
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["error"] == "writes_unavailable"
+        assert "is read-only (a hot standby?)" in refused.json()["detail"]
+    assert not (indexed.corpus / "brest.txt").exists()
+
     cluster.promote_standby()
     promoted = Indexed(cluster.standby_url(database), indexed.corpus, indexed.index_dir)
     with replica(promoted, tmp_path / "promoted.log") as service:
