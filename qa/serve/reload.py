@@ -106,10 +106,10 @@ class IndexReloader:
             except IndexUnavailableError as error:
                 self._refuse("the published version", str(error), self._loaded)
                 return
+            self._refused = None  # reachable and valid again: the next refusal is logged
             if version == self._loaded:
                 return
             self.state.searcher = Searcher(index, served.encoder, self.settings)
-            self._refused = None
             log.info("now serving index version %s, was %s", version, self._loaded)
             self._loaded = version
 
