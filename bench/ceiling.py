@@ -260,13 +260,18 @@ def print_ceiling(report: CeilingReport, console: Console) -> None:
     console.print(table)
 
 
+def check_baseline(baseline: Path | None) -> None:
+    """Refuses a `--baseline` that is not a checkout of the project, before anything is measured."""
+    if baseline is not None and not (baseline / "qa" / "__init__.py").is_file():
+        raise QAError(f"--baseline {baseline}: not a checkout of this project (no qa/__init__.py)")
+
+
 def measure_ceiling(
     settings: Settings, duration_s: int, rounds: int, baseline: Path | None
 ) -> CeilingReport:
     """The service (and the `baseline` checkout's, if given) against the encoder alone, in
     `rounds` rounds of `duration_s` seconds a measure."""
-    if baseline is not None and not (baseline / "qa" / "__init__.py").is_file():
-        raise QAError(f"--baseline {baseline}: not a checkout of this project (no qa/__init__.py)")
+    check_baseline(baseline)
     pool = question_pool()
     bodies = [json.dumps({"question": q, "k": 5, "mode": "hybrid"}) for q in pool]
     encoder = load_encoder(settings)

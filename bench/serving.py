@@ -27,7 +27,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench.ceiling import CeilingReport, measure_ceiling, print_ceiling
+from bench.ceiling import CeilingReport, check_baseline, measure_ceiling, print_ceiling
 from bench.loadgen import LoadResult, LoadSpec, run_load, wrk_path
 from bench.report import BenchReport, IndexingReport, ServingReport, plot, print_report
 from bench.service import (
@@ -79,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def measure_and_report() -> int:
         settings = load_settings({})
         # The quick steps that most often fail come first, before minutes of measuring.
+        check_baseline(args.baseline)
         wrk_path()
         questions = [q.question for q in load_questions(args.questions)]
         published_manifest(settings)
