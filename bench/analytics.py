@@ -21,8 +21,8 @@ from pathlib import Path
 from bench.serving import measure_serving
 from qa.cli.arguments import ArgumentParser, exit_status, whole_number
 from qa.evaluation import load_questions
+from qa.search.store import published_manifest
 from qa.settings import load_settings
-from qa.store import published_manifest
 
 OFF = {"QA_ANALYTICS": "false"}
 

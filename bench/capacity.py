@@ -1,16 +1,16 @@
 """Capacity benchmark on synthetic vectors: `python -m bench.capacity` (`make bench-scale`).
 
-Part 1, passages: at each size, every index type of `qa.store.ann` is built over the same clustered
-384-dimension unit vectors (`bench.synthetic`) and measured: build time, memory per passage (the
-serialised index, and the process's resident-memory growth), single-query latency p50/p99 at
-the given thread count (the service searches one question at a time), batch time per query,
-and recall@10 against the exact index of the same run.
+Part 1, passages: at each size, every index type of `qa.search.store.ann` is built over the same
+clustered 384-dimension unit vectors (`bench.synthetic`) and measured: build time, memory per
+passage (the serialised index, and the process's resident-memory growth), single-query latency
+p50/p99 at the given thread count (the service searches one question at a time), batch time per
+query, and recall@10 against the exact index of the same run.
 
 Part 2, sentences: at one size, with about five sentence rows per passage, today's dense path
 (passage index + a sentence index searched for 4x the candidates, a passage scoring the higher
 of its own cosine and its best sentence's) against the cheaper path (only the sentences of the
-top passages scored, `qa.store.ann.rescore_with_sentences`): latency, memory, recall@10 of the
-cheaper path against today's.
+top passages scored, `qa.search.store.ann.rescore_with_sentences`): latency, memory, recall@10 of
+the cheaper path against today's.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from bench.capacity_postgres import PostgresResult
     from bench.postgres_server import ServerSettings
 from qa.cli.arguments import ArgumentParser, whole_number
-from qa.store import ann
-from qa.store.ann import IndexKind
+from qa.search.store import ann
+from qa.search.store.ann import IndexKind
 
 
 def _table(

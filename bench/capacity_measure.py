@@ -1,8 +1,8 @@
 """The measurements of the capacity benchmark (`python -m bench.capacity` prints them).
 
-Passages: each index type of `qa.store.ann` over the same vectors, recall against the exact one.
-Sentences: today's dense path (passage index + sentence index) against rescoring the sentences
-of the top passages only (`qa.store.ann.rescore_with_sentences`).
+Passages: each index type of `qa.search.store.ann` over the same vectors, recall against the exact
+one. Sentences: today's dense path (passage index + sentence index) against rescoring the sentences
+of the top passages only (`qa.search.store.ann.rescore_with_sentences`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.synthetic import SyntheticCorpus
-from qa.store import ann
-from qa.store.ann import AnnSpec, IndexKind, ScoredPassage
+from qa.search.store import ann
+from qa.search.store.ann import AnnSpec, IndexKind, ScoredPassage
 
 K = 10
-CANDIDATES = 100  # passages proposed to the fusion, as qa.retrieval.search.CANDIDATES
+CANDIDATES = 100  # passages proposed to the fusion, as qa.search.retrieval.search.CANDIDATES
 SENTENCE_FACTOR = 4  # today's dense path searches the sentence index for 4x the candidates
 # Search-time settings measured on one build of each type.
 SETTINGS: dict[IndexKind, tuple[AnnSpec, ...]] = {
@@ -135,7 +135,8 @@ def today_path(
     owners: npt.NDArray[np.int64],
     query: Matrix,
 ) -> Ranking:
-    """qa.store.EmbeddedStore.search_dense on synthetic data: passage and sentence hits merged."""
+    """qa.search.store.EmbeddedStore.search_dense on synthetic data: passage and sentence hits
+    merged."""
     best: dict[int, float] = {}
     scores, rows = ann.search(passage_index, query[None], CANDIDATES)
     for row, score in zip(rows[0], scores[0], strict=True):

@@ -2,7 +2,7 @@
 
 The synthetic passages go in through the store's own write path (`PostgresStore.write_document`,
 one article of `PASSAGES_PER_ARTICLE` passages a transaction, into the store's tables), and its
-publication builds the HNSW index with the store's DDL (`m` = `qa.store.ann.HNSW_M`, cosine);
+publication builds the HNSW index with the store's DDL (`m` = `qa.search.store.ann.HNSW_M`, cosine);
 the searches are the store's `search_dense` (HNSW at `ef_search`, candidates rescored with
 their sentences), one client. Each synthetic passage has one sentence, its own vector, so that
 the rescoring changes no ranking (the real index has about five a passage: the sentence table
@@ -24,11 +24,11 @@ from pgserver.postgres_server import PostgresServer
 from bench.capacity_measure import K, Latency
 from bench.postgres_server import ServerMemory, scalar, server_memory, url
 from bench.synthetic import PASSAGES_PER_ARTICLE, SyntheticCorpus
-from qa.corpus import Chunk, ChunkingConfig
+from qa.content.corpus import Chunk, ChunkingConfig
+from qa.search.store import DocumentRecord, Manifest, Source
+from qa.search.store.ann import recall_at_k
+from qa.search.store.choice import postgres_writer
 from qa.settings import Settings
-from qa.store import DocumentRecord, Manifest, Source
-from qa.store.ann import recall_at_k
-from qa.store.choice import postgres_writer
 
 EXACT_BATCH = 50  # queries scored at once by the exact numpy scan (1M x 50 float32: 200 MB)
 

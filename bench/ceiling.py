@@ -38,9 +38,9 @@ from bench.service import (
     serve_until_ready,
     wait_until_idle,
 )
-from qa.encoders import Encoder, load_encoder
 from qa.errors import QAError
 from qa.evaluation import load_questions
+from qa.search.encoders import Encoder, load_encoder
 from qa.settings import Settings
 
 # The project's questions, then the French dev set's: distinct questions, so that with the

@@ -20,7 +20,7 @@ from typing import Final, get_args
 
 from bench.ceiling import EncoderRate, measure_encoder, question_pool
 from qa.cli.arguments import ArgumentParser, console, exit_status, whole_number
-from qa.encoders import load_encoder
+from qa.search.encoders import load_encoder
 from qa.settings import EncoderPrecision, load_settings
 
 BATCH_SIZES: Final = (1, 8)

@@ -1,6 +1,6 @@
 """Benchmark of ingestion from the web: a local news site of generated pages, then
 
-- extraction alone: pages/s of `qa.extract` over the site's pages (in this process);
+- extraction alone: pages/s of `qa.content.extract` over the site's pages (in this process);
 - `qa add SITEMAP` into an empty corpus, the wall time of the whole command (fetching,
   extraction, the model's load, embedding, publication), each run from scratch;
 - `qa sync` of the unchanged site: its wall time and the requests it made.
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from bench.news_site import LocalSite, pages_of, read_sources, write_site
 from qa.cli.arguments import ArgumentParser, exit_status, whole_number
+from qa.content.extract import extract
 from qa.errors import QAError
-from qa.extract import extract
 
 DEFAULT_SOURCES = [Path("seeds"), Path("eval/piaf-dev/docs")]
 EXTRACTION_PASSES = 3

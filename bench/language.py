@@ -1,4 +1,4 @@
-"""Language detection as it is (py3langid, `qa.extract.detect_language`) against as it was
+"""Language detection as it is (py3langid, `qa.content.extract.detect_language`) against as it was
 (langdetect, seeded, "unknown" below 0.7), on texts whose language is known: every question of
 the question sets that says its `lang`, and the articles of the corpora (French).
 
@@ -21,8 +21,13 @@ from pathlib import Path
 from typing import Final
 
 from qa.cli.arguments import ArgumentParser, console, exit_status, whole_number
+from qa.content.extract.language import (
+    LANGUAGE_MIN_PROBABILITY,
+    SAMPLE_CHARS,
+    UNKNOWN,
+    detect_language,
+)
 from qa.evaluation import load_questions
-from qa.extract.language import LANGUAGE_MIN_PROBABILITY, SAMPLE_CHARS, UNKNOWN, detect_language
 
 QUESTION_SETS: Final = (
     Path("eval/questions.jsonl"),

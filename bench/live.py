@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 
 from qa.cli.arguments import whole_number
-from qa.corpus import corpus_files
-from qa.encoders import load_encoder
+from qa.content.corpus import corpus_files
 from qa.indexing import IndexReport, update_index
+from qa.search.encoders import load_encoder
 from qa.settings import Settings
 
 DEFAULT_SOURCES = [Path("seeds"), Path("eval/piaf-dev/docs")]

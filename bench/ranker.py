@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 from qa.cli.arguments import ArgumentParser, console, exit_status, whole_number
-from qa.encoders import load_encoder
 from qa.evaluation import load_questions
-from qa.retrieval import CANDIDATES, Searcher
+from qa.search.encoders import load_encoder
+from qa.search.retrieval import CANDIDATES, Searcher
+from qa.search.store import open_store
 from qa.settings import load_settings
-from qa.store import open_store
 
 
 def run(args: argparse.Namespace) -> int:

@@ -41,13 +41,13 @@ from bench.service import (
     wait_until_idle,
 )
 from qa.cli.arguments import ArgumentParser, exit_status, whole_number
-from qa.corpus import ChunkingConfig, chunk_document, load_corpus
-from qa.encoders import load_encoder
+from qa.content.corpus import ChunkingConfig, chunk_document, load_corpus
 from qa.errors import QAError
 from qa.evaluation import load_questions
 from qa.indexing import build_index
+from qa.search.encoders import load_encoder
+from qa.search.store import published_manifest
 from qa.settings import Settings, load_settings
-from qa.store import published_manifest
 
 CONCURRENCY = (1, 8, 32, 64)
 DEV_DOCS = Path("eval/piaf-dev/docs")  # the French dev set kept in the repository

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from qa.store.ann import sentence_starts
+from qa.search.store.ann import sentence_starts
 
 DIMENSION = 384
 # Per-component standard deviations; the noise norm is about sigma * sqrt(384).

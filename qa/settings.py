@@ -224,7 +224,7 @@ class Settings(BaseSettings):
         "QA_POSTGRES_URL.",
     )
     # pgvector's default is 40; 128 is what the embedded store's HNSW searches with up to
-    # 100k passages (qa/store/ann.py), where its recall@10 was 0.99 (docs/scaling.md).
+    # 100k passages (qa/search/store/ann.py), where its recall@10 was 0.99 (docs/scaling.md).
     postgres_ef_search: int = Field(
         128,
         ge=1,

@@ -1,5 +1,6 @@
-"""The clustered synthetic vectors both tiers of qa.store.ann tests search (tests/unit/store and
-tests/integration test_ann.py), their brute-force neighbours, and an index type's recall on them."""
+"""The clustered synthetic vectors both tiers of qa.search.store.ann tests search
+(tests/unit/search/store and tests/integration test_ann.py), their brute-force neighbours, and an
+index type's recall on them."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import numpy as np
 import pytest
 
 from bench import synthetic
-from qa.store import ann
-from qa.store.ann import AnnSpec
+from qa.search.store import ann
+from qa.search.store.ann import AnnSpec
 
 ROWS = 4000
 QUERIES = 100

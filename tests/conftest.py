@@ -23,16 +23,16 @@ import pytest
 import uvicorn
 from httpx import Response
 
-from qa.corpus.chunk import Chunk, ChunkingConfig
-from qa.corpus.ingest import Document, load_corpus
-from qa.encoders.base import Encoder, Vectors
-from qa.encoders.loading import load_encoder
+from qa.content.corpus.chunk import Chunk, ChunkingConfig
+from qa.content.corpus.ingest import Document, load_corpus
 from qa.indexing.build import build_index
 from qa.model_setup import prepare_model
-from qa.retrieval.search import Searcher
+from qa.search.encoders.base import Encoder, Vectors
+from qa.search.encoders.loading import load_encoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore, WriterLock, current_version
+from qa.search.store.choice import qdrant_writer
 from qa.settings import Settings
-from qa.store import EmbeddedStore, WriterLock, current_version
-from qa.store.choice import qdrant_writer
 
 # The session's PostgreSQL server (`postgres`), for the tests of every folder that need one, and
 # a primary with its hot standby (`cluster`) for the failover test.

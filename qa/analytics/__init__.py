@@ -4,7 +4,7 @@ through SQLAlchemy Core), and the reports an editor reads.
 
 Owns: the event records, the `EventStore` contract and its implementation, the reports and
 their exports (a question set `qa eval` reads, the unanswered clusters as CSV).
-May import: qa.encoders.base (question embeddings for the clusters), qa.settings, qa.errors.
+May import: qa.search.encoders.base (question embeddings for the clusters), qa.settings, qa.errors.
 Imported by: qa.serve (records events, takes feedback, answers /analytics) and qa.cli
 (`qa report`)."""
 

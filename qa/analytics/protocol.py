@@ -1,4 +1,4 @@
-"""The contract every event store keeps (as `qa.store.protocol.Store` for passages): one
+"""The contract every event store keeps (as `qa.search.store.protocol.Store` for passages): one
 implementation per engine, each running the conformance tests in tests/integration/analytics/."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.encoders.base import Vectors
+from qa.search.encoders.base import Vectors
 
 # Cosine similarity of two questions' unit embeddings from which they are one cluster. Measured
 # on the default model (docs/analytics.md): the same question reworded scores 0.93-0.99, the

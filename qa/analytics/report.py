@@ -13,8 +13,8 @@ from qa.analytics import queries
 from qa.analytics.queries import Period, QuestionRow
 from qa.analytics.questions import CLUSTER_SIMILARITY, cluster_questions
 from qa.analytics.sql import SqlEventStore
-from qa.encoders.base import Encoder
 from qa.errors import InvalidQueryError
+from qa.search.encoders.base import Encoder
 
 TOP_QUESTIONS = 20
 TOP_SOURCES = 20

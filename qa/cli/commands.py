@@ -20,16 +20,16 @@ from qa.cli.arguments import ArgumentParser, console, error_console, exit_status
 from qa.cli.fetching import sync_and_report
 from qa.cli.report import add_report_arguments, run_report
 from qa.cli.train_ranker import add_train_ranker_arguments, run_train_ranker
-from qa.corpus.chunk import ChunkingConfig
+from qa.content.corpus.chunk import ChunkingConfig
 from qa.errors import QAError, require_extra
 from qa.settings import SearchMode, Settings, load_settings
 
 if TYPE_CHECKING:
-    from qa.corpus.documents import CorpusEdit
-    from qa.encoders import Encoder
+    from qa.content.corpus.documents import CorpusEdit
     from qa.evaluation.compare import Config
     from qa.evaluation.evaluate import Report
-    from qa.retrieval.search import Searcher
+    from qa.search.encoders import Encoder
+    from qa.search.retrieval.search import Searcher
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +73,7 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_add(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.corpus.documents import add_files
+    from qa.content.corpus.documents import add_files
 
     _require_folder(settings.index_dir, "index folder")
     urls = [source for source in args.sources if _is_url(source)]
@@ -96,7 +96,7 @@ def _is_url(source: str) -> bool:
 
 
 def run_remove(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.corpus.documents import remove_documents
+    from qa.content.corpus.documents import remove_documents
 
     _require_folder(settings.index_dir, "index folder")
     _build_index(
@@ -115,7 +115,7 @@ def _build_index(
 ) -> None:
     """Index the corpus incrementally and publish a new version; say what changed."""
     from qa.indexing.build import update_index
-    from qa.store.choice import location
+    from qa.search.store.choice import location
 
     encoder = _encoder(settings)
     report = update_index(
@@ -270,12 +270,12 @@ def _config_searchers(
 ) -> list[tuple[str, Searcher, SearchMode]]:
     """A searcher per configuration; one whose settings index differently gets its own index,
     built in memory for this run (nothing is written); one that names another store opens it."""
-    from qa.corpus.ingest import load_corpus
+    from qa.content.corpus.ingest import load_corpus
     from qa.evaluation.compare import needs_own_index, opens_own_store
     from qa.indexing.build import build_index
-    from qa.retrieval.search import Searcher
-    from qa.store import Store
-    from qa.store.choice import open_store
+    from qa.search.retrieval.search import Searcher
+    from qa.search.store import Store
+    from qa.search.store.choice import open_store
 
     searchers = []
     encoder: Encoder
@@ -332,16 +332,16 @@ def _report_eval(args: argparse.Namespace, reports: Sequence[Report]) -> None:
 
 def _encoder(settings: Settings) -> Encoder:
     """The encoder of the settings, the default model's files made first if missing."""
-    from qa.encoders.loading import load_encoder
     from qa.model_setup import prepare_model
+    from qa.search.encoders.loading import load_encoder
 
     prepare_model(settings)
     return load_encoder(settings)
 
 
 def _searcher(settings: Settings) -> Searcher:
-    from qa.retrieval.search import Searcher
-    from qa.store.choice import open_store
+    from qa.search.retrieval.search import Searcher
+    from qa.search.store.choice import open_store
 
     index = open_store(settings)  # first: quick, and likelier to fail
     return Searcher(index, _encoder(settings), settings)

@@ -11,8 +11,8 @@ from qa.cli.arguments import console, error_console
 from qa.settings import Settings
 
 if TYPE_CHECKING:
-    from qa.encoders import Encoder
-    from qa.web import Outcome
+    from qa.content.web import Outcome
+    from qa.search.encoders import Encoder
 
 
 def sync_and_report(
@@ -29,8 +29,8 @@ def sync_and_report(
     changed; the model is loaded only if something changed."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from qa.content.web import ListingRead, WebClient
     from qa.indexing.web_sources import sync_sources
-    from qa.web import ListingRead, WebClient
 
     terminal = error_console.is_terminal
     shown = Progress(

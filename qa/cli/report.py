@@ -19,7 +19,7 @@ from qa.settings import Settings
 
 if TYPE_CHECKING:
     from qa.analytics.report import AnalyticsReport
-    from qa.encoders import Encoder
+    from qa.search.encoders import Encoder
 
 DEFAULT_DAYS = 30
 

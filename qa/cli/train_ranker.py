@@ -15,12 +15,12 @@ from rich.console import Console
 
 from qa.cli.arguments import console, error_console, whole_number
 from qa.errors import QAError, require_extra
-from qa.retrieval.ranker import PACKAGED_MODEL, card_path, sha256_of
+from qa.search.retrieval.ranker import PACKAGED_MODEL, card_path, sha256_of
 from qa.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from qa.encoders import Encoder
     from qa.evaluation.train_ranker import SetResult
+    from qa.search.encoders import Encoder
 
 DEFAULT_SETS = [
     ["eval/piaf-dev/questions.jsonl", "eval/piaf-dev/docs", "index/piaf-dev"],
@@ -71,8 +71,8 @@ def run_train_ranker(
         wins,
     )
     from qa.indexing.staleness import published_index_problems
-    from qa.retrieval.search import Searcher
-    from qa.store.choice import open_store
+    from qa.search.retrieval.search import Searcher
+    from qa.search.store.choice import open_store
 
     if args.plot and args.plot.suffix.lower() != ".png":
         raise QAError(f"plot file {args.plot} must end in .png")

@@ -20,12 +20,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import Corpus
-from qa.encoders.base import Encoder
+from qa.content.corpus.chunk import ChunkingConfig
+from qa.content.corpus.ingest import Corpus
 from qa.errors import QAError, require_extra
 from qa.evaluation.evaluate import Question, load_questions
 from qa.indexing.build import build_index
+from qa.search.encoders.base import Encoder
 from qa.settings import Settings, load_settings
 
 
@@ -146,8 +146,8 @@ def print_calibration(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from qa.corpus.ingest import load_corpus
-    from qa.encoders.loading import load_encoder
+    from qa.content.corpus.ingest import load_corpus
+    from qa.search.encoders.loading import load_encoder
 
     parser = argparse.ArgumentParser(prog="python -m qa.evaluation.calibrate", description=__doc__)
     parser.add_argument("questions", type=Path, help="question set of the corpus (JSON Lines)")

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from qa.corpus.chunk import ChunkingConfig
+from qa.content.corpus.chunk import ChunkingConfig
 from qa.errors import QAError
 from qa.evaluation.evaluate import (
     ANSWER_METRICS,

@@ -17,9 +17,9 @@ from rich.progress import track
 from rich.table import Table
 from rich.text import Text
 
+from qa.content.extract import detect_language
 from qa.errors import InvalidQueryError, QuestionSetError
-from qa.extract import detect_language
-from qa.retrieval.search import DEFAULT_K, Passage, Searcher, validate_query
+from qa.search.retrieval.search import DEFAULT_K, Passage, Searcher, validate_query
 from qa.settings import SearchMode
 
 if TYPE_CHECKING:

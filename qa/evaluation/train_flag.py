@@ -1,4 +1,4 @@
-"""Train the learned answerability flag (qa/retrieval/answerability.py) and measure it.
+"""Train the learned answerability flag (qa/search/retrieval/answerability.py) and measure it.
 
 `python -m qa.evaluation.train_flag` uses the half-corpus construction of `calibrate`: index
 half of piaf-dev's articles and ask every question, those of the indexed half answerable, the
@@ -22,15 +22,15 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import Corpus
-from qa.encoders.base import Encoder
+from qa.content.corpus.chunk import ChunkingConfig
+from qa.content.corpus.ingest import Corpus
+from qa.content.extract import detect_language
 from qa.errors import QAError, require_extra
 from qa.evaluation.calibrate import Scored, choose_threshold, split_corpus, split_questions
 from qa.evaluation.evaluate import Question, contains_answer, load_questions
-from qa.extract import detect_language
 from qa.indexing.build import build_index
-from qa.retrieval.answerability import (
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.answerability import (
     FEATURE_NAMES,
     PACKAGED_MODEL,
     AnswerabilityFlag,
@@ -38,9 +38,9 @@ from qa.retrieval.answerability import (
     question_features,
     write_model,
 )
-from qa.retrieval.search import CANDIDATES
+from qa.search.retrieval.search import CANDIDATES
+from qa.search.store import Store
 from qa.settings import Settings, load_settings
-from qa.store import Store
 
 # The targets of issue 24: the flag is on by default only if it reaches all of them.
 TARGET_AUC = 0.97
@@ -330,8 +330,8 @@ def print_figures(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from qa.corpus.ingest import load_corpus
-    from qa.encoders.loading import load_encoder
+    from qa.content.corpus.ingest import load_corpus
+    from qa.search.encoders.loading import load_encoder
 
     parser = argparse.ArgumentParser(prog="python -m qa.evaluation.train_flag", description=__doc__)
     parser.add_argument("--questions", type=Path, default=Path("eval/piaf-dev/questions.jsonl"))

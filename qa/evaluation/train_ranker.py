@@ -21,8 +21,8 @@ import numpy as np
 from qa.errors import QAError
 from qa.evaluation.compare import MAX_P, Comparison, compare, save_figure
 from qa.evaluation.evaluate import Outcome, Question, Report, contains_answer, score
-from qa.retrieval.features import FEATURE_NAMES
-from qa.retrieval.search import CANDIDATES, Searcher
+from qa.search.retrieval.features import FEATURE_NAMES
+from qa.search.retrieval.search import CANDIDATES, Searcher
 
 # What the service shows and `qa eval` measures: the top 10.
 DEPTH = 10

@@ -13,15 +13,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from qa.corpus.articles import ExtractionCache
-from qa.corpus.chunk import ChunkingConfig, chunk_document
-from qa.corpus.documents import CorpusEdit, clean_edits
-from qa.corpus.ingest import Corpus, Document, load_corpus
-from qa.encoders.base import Encoder
-from qa.encoders.loading import embed_once
+from qa.content.corpus.articles import ExtractionCache
+from qa.content.corpus.chunk import ChunkingConfig, chunk_document
+from qa.content.corpus.documents import CorpusEdit, clean_edits
+from qa.content.corpus.ingest import Corpus, Document, load_corpus
 from qa.errors import IndexMissingError, IndexUnavailableError
-from qa.settings import Settings
-from qa.store import (
+from qa.search.encoders.base import Encoder
+from qa.search.encoders.loading import embed_once
+from qa.search.store import (
     DocumentRecord,
     EmbeddedStore,
     Embedding,
@@ -30,9 +29,10 @@ from qa.store import (
     Store,
     clean_leftovers,
 )
-from qa.store.choice import open_store, publish, published_manifest, writer_lock
+from qa.search.store.choice import open_store, publish, published_manifest, writer_lock
+from qa.settings import Settings
 
-# The writer's extraction cache, in the index folder (qa.corpus.articles.ExtractionCache).
+# The writer's extraction cache, in the index folder (qa.content.corpus.articles.ExtractionCache).
 EXTRACTIONS = "extracted"
 
 

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import fingerprint
-from qa.encoders.loading import vectors_precision
+from qa.content.corpus.chunk import ChunkingConfig
+from qa.content.corpus.ingest import fingerprint
 from qa.errors import CorpusError, IndexMissingError, IndexUnavailableError
+from qa.search.encoders.loading import vectors_precision
+from qa.search.store import INDEX_FORMAT, Manifest
+from qa.search.store.choice import published_manifest
 from qa.settings import Settings
-from qa.store import INDEX_FORMAT, Manifest
-from qa.store.choice import published_manifest
 
 __all__ = ["index_problems", "published_index_problems", "stale_reasons"]
 

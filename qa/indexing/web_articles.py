@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
 
-from qa.corpus.articles import ExtractionCache
-from qa.corpus.checks import CONTROL_CHARACTERS
-from qa.corpus.ingest import Document, Metadata, parse_document
+from qa.content.corpus.articles import ExtractionCache
+from qa.content.corpus.checks import CONTROL_CHARACTERS
+from qa.content.corpus.ingest import Document, Metadata, parse_document
+from qa.content.extract import ContentKind, Extracted
+from qa.content.web import Listed, Page
 from qa.errors import CorpusError
-from qa.extract import ContentKind, Extracted
-from qa.web import Listed, Page
 
 SUFFIXES: dict[ContentKind, str] = {
     "text": ".txt",

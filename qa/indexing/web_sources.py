@@ -1,4 +1,4 @@
-"""Web sources into published articles: one sync (`qa.web.collect`) read outcome by outcome,
+"""Web sources into published articles: one sync (`qa.content.web.collect`) read outcome by outcome,
 each page made an article (`web_articles`), then every change written through ONE undoable
 corpus edit given to ONE `update_index` call (all or nothing, as the document API), and the
 sync state saved only once that publication succeeded. Nothing to change publishes nothing.
@@ -15,22 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.corpus.articles import ExtractionCache
-from qa.corpus.documents import CorpusEdit, add_files
-from qa.corpus.ingest import Document, metadata_path, parse_document, read_metadata
-from qa.encoders.base import Encoder
-from qa.errors import CorpusError
-from qa.extract import SUFFIXES
-from qa.indexing.build import EXTRACTIONS, IndexReport, update_index
-from qa.indexing.web_articles import (
-    ArticleSkip,
-    NoArticle,
-    WebArticle,
-    from_feed_item,
-    from_page,
-)
-from qa.settings import Settings
-from qa.web import (
+from qa.content.corpus.articles import ExtractionCache
+from qa.content.corpus.documents import CorpusEdit, add_files
+from qa.content.corpus.ingest import Document, metadata_path, parse_document, read_metadata
+from qa.content.extract import SUFFIXES
+from qa.content.web import (
     Gone,
     Listed,
     ListingRead,
@@ -43,6 +32,17 @@ from qa.web import (
     WebClient,
     collect,
 )
+from qa.errors import CorpusError
+from qa.indexing.build import EXTRACTIONS, IndexReport, update_index
+from qa.indexing.web_articles import (
+    ArticleSkip,
+    NoArticle,
+    WebArticle,
+    from_feed_item,
+    from_page,
+)
+from qa.search.encoders.base import Encoder
+from qa.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,17 @@
 the weights), `onnx_export` exports it to ONNX (and quantises it: `static_quantisation` for
 `int8-static`, calibrated on `calibration`'s texts), `sentencepiece_export` writes its tokenizer
 for SentencePiece. Run by `qa model` and the other commands before they load the
-model; the serving process never imports it. May import `qa.encoders`, `qa.settings` and
-`qa.errors`; `calibration`, which writes its texts from an index, `qa.store` and `qa.evaluation`.
+model; the serving process never imports it. May import `qa.search.encoders`, `qa.settings` and
+`qa.errors`; `calibration`, which writes its texts from an index, `qa.search.store` and
+`qa.evaluation`.
 """
 
 from __future__ import annotations
 
-from qa.encoders.loading import ModelLocation, locate_model, runs_on_onnx
 from qa.model_setup.convert import ensure_default_model
 from qa.model_setup.onnx_export import ensure_onnx_model
 from qa.model_setup.sentencepiece_export import ensure_sentencepiece_files
+from qa.search.encoders.loading import ModelLocation, locate_model, runs_on_onnx
 from qa.settings import DEFAULT_MODEL, Settings
 
 __all__ = ["prepare_model"]

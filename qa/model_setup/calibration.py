@@ -69,8 +69,8 @@ def write_calibration_texts(index_dir: Path | None, out: Path) -> int:
     """Write the calibration file from the published index and the project's question sets;
     how many texts it holds."""
     from qa.evaluation import load_questions
+    from qa.search.store import open_store
     from qa.settings import load_settings
-    from qa.store import open_store
 
     settings = load_settings({"index_dir": index_dir} if index_dir else {})
     chunks = open_store(settings).chunks

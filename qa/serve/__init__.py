@@ -11,6 +11,6 @@ announcement (`reload`), search events written off the request path (`analytics_
 memory hygiene (`heap`), security headers and static files (`http_hygiene`), the body's size and
 time limits (`request_body`), and domain errors mapped to HTTP once, unexpected ones caught
 inside every header-adding layer (`http_errors`). `static/` holds the widget. May import the
-pipeline (`qa.corpus` to `qa.retrieval`) and `qa.analytics`; never `qa.evaluation`,
+pipeline (`qa.content`, `qa.search`, `qa.indexing`) and `qa.analytics`; never `qa.evaluation`,
 `qa.model_setup` or `qa.cli`.
 """

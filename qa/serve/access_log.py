@@ -95,7 +95,7 @@ def log_search(request_id: str, question: str, k: int, mode: str | None, *, full
     }
     if full:
         fields["question"] = question
-    logging.getLogger("qa.retrieval.search").info("search", extra=fields)
+    logging.getLogger("qa.search.retrieval.search").info("search", extra=fields)
 
 
 class JSONLogFormatter(logging.Formatter):

@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 from qa.analytics import Feedback, SearchEvent, ShownResult, new_search_id
 from qa.analytics.sql import SqlEventStore
 from qa.errors import AnalyticsError, QAError
-from qa.retrieval.search import SearchResponse
+from qa.search.retrieval.search import SearchResponse
+from qa.search.store import SearchFilter
 from qa.serve import metrics
 from qa.settings import Settings
-from qa.store import SearchFilter
 
 log = logging.getLogger("qa.serve.analytics")
 
@@ -70,7 +70,7 @@ def search_event(
 
 
 def _chunk_number(chunk_id: str) -> int:
-    """A passage's number in its article: chunk ids are `NAME#N` (`qa.corpus.chunk`); -1 for
+    """A passage's number in its article: chunk ids are `NAME#N` (`qa.content.corpus.chunk`); -1 for
     any other, rather than a search that fails for its analytics."""
     number = chunk_id.rpartition("#")[2]
     return int(number) if number.isascii() and number.isdigit() else -1

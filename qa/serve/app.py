@@ -18,9 +18,10 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from qa import __version__
 from qa.analytics.sql import open_event_store
-from qa.encoders.loading import load_encoder
 from qa.indexing.staleness import index_problems
-from qa.retrieval.search import Searcher
+from qa.search.encoders.loading import load_encoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store.choice import open_store
 from qa.serve import heap, metrics, sync_loop
 from qa.serve.access_log import RequestObserver
 from qa.serve.admission import Admission, AdmissionLimits
@@ -49,7 +50,6 @@ from qa.serve.routes import (
 )
 from qa.serve.shedding import ShedWhenFull
 from qa.settings import Settings, get_settings
-from qa.store.choice import open_store
 
 log = logging.getLogger("qa.serve.app")
 

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.encoders.base import Encoder, Vectors
+from qa.search.encoders.base import Encoder, Vectors
 from qa.serve.metrics import observe_embedding_batch
 from qa.settings import Settings
 

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from starlette.exceptions import HTTPException
 
 from qa.errors import IndexUnavailableError
-from qa.retrieval.search import Searcher
+from qa.search.retrieval.search import Searcher
 from qa.serve.access import presented_key, require_reader
 from qa.serve.admission import Admission
 from qa.serve.analytics_writer import SearchRecorder

@@ -1,7 +1,7 @@
 """The bodies `PUT /documents/{name}` takes, read into an article file's kind, bytes and
 metadata: text (`text/plain` in any charset, or JSON `{text, title?, url?, published?}`) or an
 article as it was published (`text/html`, `text/markdown`, `application/pdf`), kept as sent and
-extracted by the corpus (`qa.corpus.articles`). Also the request body's schema."""
+extracted by the corpus (`qa.content.corpus.articles`). Also the request body's schema."""
 
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from pydantic import BaseModel, Field, ValidationError
 from pydantic.config import JsonDict
 from starlette.exceptions import HTTPException
 
-from qa.corpus.checks import ARTICLE_PATTERN, PARAGRAPH_LINE, ArticleText, TitleLine, WebUrl
-from qa.corpus.ingest import Metadata
+from qa.content.corpus.checks import ARTICLE_PATTERN, PARAGRAPH_LINE, ArticleText, TitleLine, WebUrl
+from qa.content.corpus.ingest import Metadata
+from qa.content.extract import ContentKind, media_type_of
 from qa.errors import DocumentError
-from qa.extract import ContentKind, media_type_of
 from qa.serve.request_types import IsoDate
 
-# What the schema says of an article's text (`qa.corpus.checks.ARTICLE_PATTERN`): a text that
-# the service always accepts; it accepts more, and says why it refuses what it refuses. The
+# What the schema says of an article's text (`qa.content.corpus.checks.ARTICLE_PATTERN`): a text
+# that the service always accepts; it accepts more, and says why it refuses what it refuses. The
 # same for a Markdown document (one paragraph) and a page (one paragraph of at least the words
-# an extraction needs, `qa.extract.html.MIN_WORDS`, in an article).
+# an extraction needs, `qa.content.extract.html.MIN_WORDS`, in an article).
 TEXT_SCHEMA: JsonDict = {"pattern": f"^{ARTICLE_PATTERN}$"}
 MARKDOWN_SCHEMA: JsonDict = {"pattern": f"^{PARAGRAPH_LINE}$"}
 PAGE_SCHEMA: JsonDict = {

@@ -22,16 +22,16 @@ import threading
 from typing import Any
 
 from qa.errors import IndexUnavailableError
-from qa.retrieval.search import Searcher
-from qa.serve import heap
-from qa.settings import Settings
-from qa.store import current_version, load_version
-from qa.store.choice import (
+from qa.search.retrieval.search import Searcher
+from qa.search.store import current_version, load_version
+from qa.search.store.choice import (
     announces_versions,
     listen_for_versions,
     loads_versions,
     open_store,
 )
+from qa.serve import heap
+from qa.settings import Settings
 
 log = logging.getLogger("qa.serve.reload")
 

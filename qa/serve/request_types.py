@@ -11,10 +11,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from qa.retrieval.search import MAX_K
+from qa.search.retrieval.search import MAX_K
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# How articles' languages are written (`Language` of `qa.corpus.checks`): ISO 639-1, lower case.
+# How articles' languages are written (`Language` of `qa.content.corpus.checks`): ISO 639-1, lower
+# case.
 _LANGUAGE_CODE = "^[a-z]{2,3}$"
 
 
@@ -80,9 +81,9 @@ def _in_class(code_point: int) -> str:
 
 
 # A letter or a digit as the search requires one in a question (`validate_query` of
-# `qa.retrieval.search`: `str.isalnum`, the Unicode general categories L and N of this Python),
-# as one character class written out: a validator's `\p{L}` follows its own Unicode version and
-# would admit letters this Python does not know yet.
+# `qa.search.retrieval.search`: `str.isalnum`, the Unicode general categories L and N of this
+# Python), as one character class written out: a validator's `\p{L}` follows its own Unicode version
+# and would admit letters this Python does not know yet.
 LETTER_OR_DIGIT = "[{}]".format(
     "".join(
         _in_class(first) if first == last else f"{_in_class(first)}-{_in_class(last)}"

@@ -12,10 +12,10 @@ import logging
 import threading
 from typing import Any
 
+from qa.content.web import WebClient
 from qa.indexing.web_sources import sync_sources
 from qa.serve.reload import served
 from qa.settings import Settings
-from qa.web import WebClient
 
 log = logging.getLogger("qa.serve.sync")
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from qa.search.store import EmbeddedStore
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import ROOT, SEEDS
 from tests.qa_process import Service, qa_serve
 

@@ -39,8 +39,8 @@ from playwright.sync_api import (
     expect,
 )
 
+from qa.search.store import EmbeddedStore
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import MODELS, ROOT, SEEDS, free_port
 
 pytestmark = pytest.mark.browser

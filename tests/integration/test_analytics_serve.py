@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from qa.analytics.sql import open_event_store
-from qa.retrieval.search import Searcher
+from qa.search.retrieval.search import Searcher
 from qa.serve import app as api
 from qa.serve.analytics_writer import search_event
 from qa.settings import Settings

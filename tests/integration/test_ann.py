@@ -1,14 +1,14 @@
-"""qa.store.ann at a size where building takes seconds: each approximate index type against exact
-search on clustered synthetic vectors, and each type's size against the planning formula (the
-choice rule and the rescoring are in tests/unit/store/test_ann.py)."""
+"""qa.search.store.ann at a size where building takes seconds: each approximate index type against
+exact search on clustered synthetic vectors, and each type's size against the planning formula (the
+choice rule and the rescoring are in tests/unit/search/store/test_ann.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from bench import synthetic
-from qa.store import ann
-from qa.store.ann import AnnSpec
+from qa.search.store import ann
+from qa.search.store.ann import AnnSpec
 from tests.ann_vectors import ROWS, corpus, recall, truth
 
 __all__ = ["corpus", "truth"]  # fixtures

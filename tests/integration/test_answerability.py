@@ -1,6 +1,6 @@
 """The learned answerability flag with the real model on the real seeds index: the flag
 object on the issue's questions and on answerable ones, and `confidence` in the API response
-of a real server (the features and the model file by hand: tests/unit/retrieval/
+of a real server (the features and the model file by hand: tests/unit/search/retrieval/
 test_answerability.py). The flag is off by default (its figures: docs/evaluation.md), so it is
 tested directly rather than through the default service."""
 
@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from qa.encoders.base import Encoder
 from qa.evaluation.evaluate import load_questions
-from qa.retrieval.answerability import AnswerabilityFlag, question_features
-from qa.retrieval.search import CANDIDATES, Searcher
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.answerability import AnswerabilityFlag, question_features
+from qa.search.retrieval.search import CANDIDATES, Searcher
+from qa.search.store import EmbeddedStore
 from qa.serve import app as api
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import ROOT, uvicorn_on_loopback
 
 OFF_TOPIC = "Comment faire une pâte à crêpes ?"

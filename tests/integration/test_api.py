@@ -25,14 +25,14 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import load_corpus
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.content.corpus.chunk import ChunkingConfig
+from qa.content.corpus.ingest import load_corpus
 from qa.errors import IndexMismatchError, IndexMissingError
 from qa.indexing.build import build_index
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.store import EmbeddedStore
 from qa.serve import app as api
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import SEEDS, assert_error, free_port, make_settings, publish
 
 SEED_FILES = sorted(path.name for path in SEEDS.glob("*.txt"))

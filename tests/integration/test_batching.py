@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.encoders.base import Encoder
 from qa.evaluation.evaluate import load_questions
-from qa.retrieval.search import Searcher
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore
 from qa.serve.batching import BatchingEncoder, micro_batched
 from qa.serve.metrics import REGISTRY
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import ROOT, FakeEncoder
 from tests.unit.serve.test_batching import all_at_once
 

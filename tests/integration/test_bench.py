@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from qa.search.store import EmbeddedStore
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import ROOT, assert_one_error_line, run_module
 
 

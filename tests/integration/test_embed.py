@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.encoders.loading import ModelLocation, load_encoder, locate_model
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.errors import ModelError
+from qa.search.encoders.loading import ModelLocation, load_encoder, locate_model
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
 from tests.conftest import MODELS, SEEDS, assert_one_error_line, model_settings, run_module
 
 DEFAULT_FOLDER = MODELS / "multilingual-e5-small-q4"

@@ -14,18 +14,18 @@ import onnx
 import pytest
 
 from bench.service import serve_until_ready
-from qa.corpus.chunk import ChunkingConfig, chunk_document
-from qa.corpus.ingest import load_corpus
-from qa.encoders import default_model
-from qa.encoders.base import Encoder
-from qa.encoders.loading import embed_once, load_encoder
-from qa.encoders.onnx import OnnxEncoder
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.content.corpus.chunk import ChunkingConfig, chunk_document
+from qa.content.corpus.ingest import load_corpus
 from qa.evaluation.evaluate import load_questions
 from qa.model_setup import onnx_export
 from qa.model_setup.static_quantisation import kind_of
+from qa.search.encoders import default_model
+from qa.search.encoders.base import Encoder
+from qa.search.encoders.loading import embed_once, load_encoder
+from qa.search.encoders.onnx import OnnxEncoder
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.store import EmbeddedStore
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import MODELS, ROOT, SEEDS, free_port, make_settings, set_up_encoder
 
 DEFAULT_FOLDER = MODELS / "multilingual-e5-small-q4"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.store import EmbeddedStore
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.integration.test_cli import QUESTION_SET, configure, run_main, write_jsonl
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from qa.extract import Extracted, extract
+from qa.content.extract import Extracted, extract
 from tests.news_site import (
     CHROME_PHRASES,
     Article,

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from qa.search.store import EmbeddedStore, current_version
 from qa.settings import Settings
-from qa.store import EmbeddedStore, current_version
 from tests.conftest import ROOT, SEEDS, assert_one_error_line, free_port, make_settings, run_module
 from tests.integration.test_live import finish, qa_process, stop, until_ready, wait_for
 from tests.integration.test_store import LEXICAL_DAMAGE, damage_lexical, publish_altered_version

@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 
 from qa.analytics import Feedback
 from qa.analytics.sql import open_event_store
-from qa.retrieval.search import Searcher
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore
 from qa.serve import app as api
 from qa.serve.analytics_writer import SearchRecorder, search_event
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import make_settings
 from tests.qa_process import qa_serve
 

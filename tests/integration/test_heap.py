@@ -8,12 +8,12 @@ import gc
 
 from fastapi.testclient import TestClient
 
-from qa.encoders.base import Encoder
-from qa.retrieval.search import Searcher
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore
 from qa.serve import heap
 from qa.serve.app import create_app
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 
 
 def test_serving_freezes_the_loaded_index_and_stopping_thaws_it(

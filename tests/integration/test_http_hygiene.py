@@ -24,12 +24,12 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from qa.retrieval.search import Searcher, SearchResponse
+from qa.search.retrieval.search import Searcher, SearchResponse
+from qa.search.store import EmbeddedStore, load_store
 from qa.serve import app as api
 from qa.serve.probes import probe_app
 from qa.serve.request_types import LETTER_OR_DIGIT
 from qa.settings import Settings
-from qa.store import EmbeddedStore, load_store
 from tests.conftest import assert_error, free_port, make_settings, publish
 from tests.qa_process import Service, is_up, serve_env
 
@@ -186,12 +186,12 @@ import sys
 
 import uvicorn
 
-from qa.encoders.loading import load_encoder
-from qa.retrieval.search import Searcher
+from qa.search.encoders.loading import load_encoder
+from qa.search.retrieval.search import Searcher
 from qa.serve.access_log import log_config
 from qa.serve.app import create_app
 from qa.settings import Settings
-from qa.store.choice import open_store
+from qa.search.store.choice import open_store
 
 
 class Buggy(Searcher):

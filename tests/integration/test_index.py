@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.store import EmbeddedStore, load_store
 from qa.settings import Settings
-from qa.store import EmbeddedStore, load_store
 
 
 def test_real_index_round_trip(

@@ -17,14 +17,14 @@ import httpx
 import numpy as np
 import pytest
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import load_corpus
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.content.corpus.chunk import ChunkingConfig
+from qa.content.corpus.ingest import load_corpus
 from qa.indexing.build import build_index, update_index
-from qa.retrieval.search import Searcher
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import load_store, read_pointer
+from qa.search.store.versions import LOCK, STAGING, VERSIONS
 from qa.settings import Settings
-from qa.store import load_store, read_pointer
-from qa.store.versions import LOCK, STAGING, VERSIONS
 from tests.conftest import MODELS, ROOT, SEEDS, assert_one_error_line, free_port, make_settings
 
 QUESTION = "Combien de puces Ascend 910B ByteDance a-t-il commandées ?"

@@ -8,7 +8,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.retrieval.search import Searcher
+from qa.search.retrieval.search import Searcher
 from qa.serve import app as api
 from qa.settings import Settings
 from tests.conftest import make_settings

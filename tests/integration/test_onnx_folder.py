@@ -19,14 +19,14 @@ import numpy as np
 import pytest
 
 from bench.service import serve_until_ready
-from qa.corpus.chunk import ChunkingConfig, chunk_document
-from qa.corpus.ingest import load_corpus
-from qa.encoders.base import Encoder
-from qa.encoders.loading import load_encoder, locate_model
-from qa.encoders.onnx import OnnxEncoder
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.content.corpus.chunk import ChunkingConfig, chunk_document
+from qa.content.corpus.ingest import load_corpus
 from qa.errors import ModelError
 from qa.evaluation.evaluate import load_questions
+from qa.search.encoders.base import Encoder
+from qa.search.encoders.loading import load_encoder, locate_model
+from qa.search.encoders.onnx import OnnxEncoder
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.settings import Settings
 from tests.conftest import MODELS, ROOT, SEEDS, assert_one_error_line, free_port, run_module
 

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
+from qa.search.store import EmbeddedStore
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import free_port
 from tests.qa_process import Service, qa_serve
 

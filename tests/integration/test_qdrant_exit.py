@@ -1,5 +1,5 @@
 """A process that leaves Qdrant clients open exits without qdrant-client's `__del__` traceback:
-`qa.store.qdrant_connection` closes them at exit, while imports still work."""
+`qa.search.store.qdrant_connection` closes them at exit, while imports still work."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def test_a_process_that_leaves_clients_open_exits_without_a_traceback(tmp_path: 
     script = (
         "import sys\n"
         "from qdrant_client import models\n"
-        "from qa.store.qdrant_connection import connect\n"
+        "from qa.search.store.qdrant_connection import connect\n"
         "for location in (sys.argv[1], ':memory:'):\n"
         "    connect(location).create_collection(\n"
         "        'x', vectors_config=models.VectorParams(size=4, distance=models.Distance.COSINE)\n"

@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.encoders.base import Encoder
 from qa.errors import RankerError
-from qa.retrieval.ranker import PACKAGED_MODEL, Ranker, card_path
-from qa.retrieval.search import Searcher
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.ranker import PACKAGED_MODEL, Ranker, card_path
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore, SearchFilter
 from qa.settings import Settings
-from qa.store import EmbeddedStore, SearchFilter
 from tests.conftest import ROOT, SEEDS, assert_one_error_line, run_module
 
 QUESTIONS = [

@@ -17,14 +17,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
-from qa.retrieval.search import Searcher
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore
+from qa.search.store.choice import open_store, qdrant_writer
+from qa.search.store.qdrant import QdrantStore
+from qa.search.store.qdrant_connection import connect, disconnect
 from qa.serve.app import create_app
 from qa.settings import Settings
-from qa.store import EmbeddedStore
-from qa.store.choice import open_store, qdrant_writer
-from qa.store.qdrant import QdrantStore
-from qa.store.qdrant_connection import connect, disconnect
 from tests.conftest import SEEDS, free_port, make_settings
 from tests.integration.test_live import finish, qa_process, stop, until_ready
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.encoders.base import Encoder
 from qa.evaluation.evaluate import evaluate, load_questions
-from qa.retrieval.search import Searcher
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore, ann
 from qa.settings import Settings
-from qa.store import EmbeddedStore, ann
 from tests.conftest import ROOT
 
 # Written by reading the articles; each names the file that answers it.

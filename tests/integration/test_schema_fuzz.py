@@ -36,9 +36,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from qa.search.store import EmbeddedStore
 from qa.serve import app as api
 from qa.settings import Settings
-from qa.store import EmbeddedStore
 from tests.conftest import assert_error, uvicorn_on_loopback
 
 MAX_EXAMPLES = 150

@@ -1,7 +1,7 @@
 """Search with the real model: passages point into their source, the highlight is the sentence
 that answers, scores are cosines, an English question finds French articles, and a question
 asked again keeps its language (validation, language detection and each mode on a fake
-encoder: tests/unit/retrieval/test_search.py)."""
+encoder: tests/unit/search/retrieval/test_search.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-import qa.retrieval.search as search_module
-from qa.encoders.base import Encoder
-from qa.retrieval.search import (
+import qa.search.retrieval.search as search_module
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.search import (
     Searcher,
     detect_language,
 )
-from qa.store import EmbeddedStore
+from qa.search.store import EmbeddedStore
 from tests.conftest import make_settings
 
 

@@ -2,7 +2,7 @@
 page of the test news site), a French `.txt` seed and an English `.txt` article, indexed by the
 real model and served by a real uvicorn server. `POST /search` and `GET /search` filtered by
 language or site answer with those articles only, each result carries the article's metadata,
-and `GET /sources/{name}` shows it (every store on a fake encoder: tests/unit/store/
+and `GET /sources/{name}` shows it (every store on a fake encoder: tests/unit/search/store/
 test_metadata.py)."""
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.encoders.base import Encoder
 from qa.indexing.build import update_index
-from qa.retrieval.search import Searcher
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import open_store
 from qa.serve import app as api
 from qa.settings import Settings
-from qa.store import open_store
 from tests.conftest import SEEDS, assert_error, make_settings, uvicorn_on_loopback
 from tests.news_pages import SITE_NAME
 from tests.news_site import news_page, seed_articles

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from qa.corpus.chunk import ChunkingConfig, chunk_document
-from qa.corpus.ingest import load_corpus
-from qa.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
+from qa.content.corpus.chunk import ChunkingConfig, chunk_document
+from qa.content.corpus.ingest import load_corpus
 from qa.evaluation.evaluate import load_questions
 from qa.model_setup import sentencepiece_export
+from qa.search.encoders.sentencepiece_tokenizer import SentencePieceTokenizer
 from qa.settings import Settings
 from tests.conftest import MODELS, ROOT, SEEDS
 

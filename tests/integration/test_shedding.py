@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.encoders.base import Encoder, Vectors
-from qa.retrieval.search import Searcher
+from qa.search.encoders.base import Encoder, Vectors
+from qa.search.retrieval.search import Searcher
 from qa.serve import app as api
 from qa.serve import metrics
 from qa.settings import Settings

@@ -14,12 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa import cli
-from qa.encoders.base import Encoder
 from qa.indexing.staleness import published_index_problems
-from qa.retrieval.search import Searcher
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import EmbeddedStore, load_store
 from qa.serve.app import create_app
 from qa.settings import Settings
-from qa.store import EmbeddedStore, load_store
 from tests.conftest import MODELS, SEEDS, make_settings
 
 ARTICLE = "000_0afdbc2315d05444.txt"
@@ -43,7 +43,7 @@ def as_a_user(monkeypatch: pytest.MonkeyPatch, encoder: Encoder, copied: Setting
     monkeypatch.setenv("QA_MODEL_CACHE_DIR", str(MODELS))
     monkeypatch.setenv("QA_INDEX_DIR", str(copied.index_dir))
     monkeypatch.setenv("QA_CORPUS_DIR", str(copied.corpus_dir))
-    monkeypatch.setattr("qa.encoders.loading.load_encoder", lambda _settings: encoder)
+    monkeypatch.setattr("qa.search.encoders.loading.load_encoder", lambda _settings: encoder)
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The store across processes: a writer of another process is named and waited for, and `qa ask`
 on a damaged index says so in one line (the store contract in this process:
-tests/unit/store/test_store.py). And the real index's BM25 files, altered with their checksums
-recomputed: refused on load in one line, and never swapped in by the hot reloader (`qa serve` on
-them: tests/integration/test_faults.py)."""
+tests/unit/search/store/test_store.py). And the real index's BM25 files, altered with their
+checksums recomputed: refused on load in one line, and never swapped in by the hot reloader (`qa
+serve` on them: tests/integration/test_faults.py)."""
 
 from __future__ import annotations
 
@@ -17,24 +17,24 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import load_corpus
-from qa.encoders.base import Encoder
+from qa.content.corpus.chunk import ChunkingConfig
+from qa.content.corpus.ingest import load_corpus
 from qa.errors import IndexCorruptError, IndexLockedError
 from qa.indexing.build import build_index
-from qa.retrieval.search import Searcher
-from qa.serve.reload import IndexReloader
-from qa.settings import Settings
-from qa.store import (
+from qa.search.encoders.base import Encoder
+from qa.search.retrieval.search import Searcher
+from qa.search.store import (
     EmbeddedStore,
     WriterLock,
     current_version,
     load_store,
     open_store,
 )
-from qa.store.embedded import MANIFEST
-from qa.store.integrity import record_files
-from qa.store.versions import POINTER, VERSIONS
+from qa.search.store.embedded import MANIFEST
+from qa.search.store.integrity import record_files
+from qa.search.store.versions import POINTER, VERSIONS
+from qa.serve.reload import IndexReloader
+from qa.settings import Settings
 from tests.conftest import ROOT, SEEDS, FakeEncoder, make_settings, publish, run_module
 
 CHUNKING = ChunkingConfig(max_tokens=128, overlap_sentences=1, prefix="passage: ")

@@ -15,18 +15,18 @@ from pathlib import Path
 import pgserver
 import pytest
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import load_corpus
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.content.corpus.chunk import ChunkingConfig
+from qa.content.corpus.ingest import load_corpus
 from qa.errors import IndexCorruptError
 from qa.indexing.build import embed_documents, update_index
-from qa.retrieval.search import CANDIDATES, Searcher
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.retrieval.search import CANDIDATES, Searcher
+from qa.search.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
+from qa.search.store.postgres import PostgresStore
+from qa.search.store.qdrant import QdrantStore, open_store
+from qa.search.store.qdrant_connection import connect, disconnect
+from qa.search.store.qdrant_points import META_ID, documents_alias
 from qa.settings import Settings
-from qa.store import DocumentRecord, EmbeddedStore, SearchFilter, Store
-from qa.store.postgres import PostgresStore
-from qa.store.qdrant import QdrantStore, open_store
-from qa.store.qdrant_connection import connect, disconnect
-from qa.store.qdrant_points import META_ID, documents_alias
 from tests.conftest import ROOT, make_settings
 from tests.postgres import new_database
 

@@ -1,5 +1,5 @@
 """The PostgreSQL store on a real PostgreSQL (tests/postgres.py): the store tests written for the
-embedded store (tests/unit/store/test_store.py) run unchanged on it; its manifest is checked
+embedded store (tests/unit/search/store/test_store.py) run unchanged on it; its manifest is checked
 on open with one-line errors; and what only a server allows: a reader during a publication sees
 the version before or after, never part of one; writers take turns on the advisory lock, which a
 killed writer does not keep; a publication is announced to listeners."""
@@ -17,17 +17,17 @@ import pgserver
 import psycopg
 import pytest
 
-from qa.corpus.ingest import load_corpus
+from qa.content.corpus.ingest import load_corpus
 from qa.errors import IndexLockedError, IndexMismatchError, IndexMissingError, QAError
 from qa.indexing.build import build_index
-from qa.store import DocumentRecord, EmbeddedStore, Manifest, Source, StoreDescription, ann
-from qa.store.choice import open_store
-from qa.store.postgres import PostgresStore, listen_for_versions
-from qa.store.postgres import open_store as open_postgres
-from qa.store.postgres_writes import AdvisoryWriterLock
+from qa.search.store import DocumentRecord, EmbeddedStore, Manifest, Source, StoreDescription, ann
+from qa.search.store.choice import open_store
+from qa.search.store.postgres import PostgresStore, listen_for_versions
+from qa.search.store.postgres import open_store as open_postgres
+from qa.search.store.postgres_writes import AdvisoryWriterLock
 from tests.conftest import SEEDS, FakeEncoder, make_settings
 from tests.postgres import new_database
-from tests.unit.store.test_store import (  # noqa: F401  (run here on PostgreSQL)
+from tests.unit.search.store.test_store import (  # noqa: F401  (run here on PostgreSQL)
     CHUNKING,
     test_filters_by_source_and_date_in_both_retrievers,
     test_filters_hold_on_the_approximate_index,
@@ -231,7 +231,7 @@ def test_a_writer_killed_with_sigkill_leaves_the_lock_free(store: PostgresStore)
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from qa.store.postgres_writes import AdvisoryWriterLock\n"
+            "from qa.search.store.postgres_writes import AdvisoryWriterLock\n"
             "with AdvisoryWriterLock(sys.argv[1]):\n"
             "    print('locked', flush=True)\n"
             "    time.sleep(600)\n",

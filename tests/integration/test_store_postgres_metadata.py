@@ -1,4 +1,4 @@
-"""The metadata tests of every store (tests/unit/store/test_metadata.py), unchanged, on the
+"""The metadata tests of every store (tests/unit/search/store/test_metadata.py), unchanged, on the
 PostgreSQL store in a real PostgreSQL (tests/postgres.py): a `Source` kept whole, the language
 and site filters in both retrievers, a changed sidecar carried by `qa index` without embedding."""
 
@@ -11,12 +11,12 @@ import pgserver
 import pytest
 
 from qa.indexing.build import update_index
+from qa.search.store import EmbeddedStore
+from qa.search.store.postgres import PostgresStore
 from qa.settings import Settings
-from qa.store import EmbeddedStore
-from qa.store.postgres import PostgresStore
 from tests.conftest import SEEDS, FakeEncoder, make_settings
 from tests.postgres import new_database
-from tests.unit.store.test_metadata import (  # noqa: F401  (run here on PostgreSQL)
+from tests.unit.search.store.test_metadata import (  # noqa: F401  (run here on PostgreSQL)
     built,
     test_a_changed_sidecar_reaches_the_published_store_without_embedding,
     test_every_store_keeps_and_returns_the_metadata,

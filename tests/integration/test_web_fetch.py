@@ -1,5 +1,5 @@
-"""The polite client (`qa.web.client`) against a real HTTP server on 127.0.0.1 serving the news
-site of tests/news_site.py: what it sends, what it refuses at any hop, what it reads, and the
+"""The polite client (`qa.content.web.client`) against a real HTTP server on 127.0.0.1 serving the
+news site of tests/news_site.py: what it sends, what it refuses at any hop, what it reads, and the
 kinds of what it fetched told apart by content whatever the server declares."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 
+from qa.content.web import Refusal, Response, SkipReason, Validators, WebClient, sniff
 from qa.settings import Settings
-from qa.web import Refusal, Response, SkipReason, Validators, WebClient, sniff
 from tests.news_server import server
 from tests.news_site import Route, Site, SiteServer, build_site, devset_articles, seed_articles
 

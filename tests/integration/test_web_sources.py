@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from qa.corpus.documents import article_name
-from qa.encoders.base import Vectors
+from qa.content.corpus.documents import article_name
+from qa.content.web import SkipReason, SyncState, WebClient
 from qa.indexing.web_articles import ArticleSkip, web_article_name
 from qa.indexing.web_sources import Stored, SyncReport, sync_sources
+from qa.search.encoders.base import Vectors
+from qa.search.store import EmbeddedStore, current_version, load_store
 from qa.settings import Settings
-from qa.store import EmbeddedStore, current_version, load_store
-from qa.web import SkipReason, SyncState, WebClient
 from tests.conftest import FakeEncoder, make_settings
 from tests.news_server import server
 from tests.news_site import (

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.indexing.web_articles import web_article_name
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.search.store import EmbeddedStore, load_store
+from qa.search.store.versions import VERSIONS
 from qa.settings import Settings
-from qa.store import EmbeddedStore, load_store
-from qa.store.versions import VERSIONS
 from tests.conftest import MODELS, ROOT, SEEDS, FakeEncoder, make_settings, run_module
 from tests.integration.test_cli import Output, configure, run_main
 from tests.integration.test_documents import serving

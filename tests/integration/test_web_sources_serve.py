@@ -15,11 +15,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from qa.encoders.sentence_transformer import SentenceTransformerEncoder
+from qa.content.web import STATE_FILE, SyncState, WebClient
 from qa.indexing.web_articles import web_article_name
 from qa.indexing.web_sources import sync_sources
+from qa.search.encoders.sentence_transformer import SentenceTransformerEncoder
 from qa.serve import sync_loop
-from qa.web import STATE_FILE, SyncState, WebClient
 from tests.conftest import make_settings
 from tests.integration.test_documents import serving
 from tests.news_server import server

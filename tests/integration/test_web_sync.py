@@ -1,5 +1,5 @@
-"""A sync (`qa.web.collect`) against a real HTTP server on 127.0.0.1 serving the news site of
-tests/news_site.py: sources told apart and expanded, robots.txt and the pace per host obeyed
+"""A sync (`qa.content.web.collect`) against a real HTTP server on 127.0.0.1 serving the news site
+of tests/news_site.py: sources told apart and expanded, robots.txt and the pace per host obeyed
 (the server's log and clock say so), an unchanged site fetched again for nothing, a changed page
 fetched alone, and every refusal reported without stopping the run."""
 
@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import pytest
 
-from qa.web import (
+from qa.content.web import (
     Gone,
     ListingRead,
     Outcome,

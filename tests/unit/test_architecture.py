@@ -17,35 +17,35 @@ ROOT = Path(__file__).resolve().parents[2]
 # Who may import a third-party package (a path, or a folder ending in "/"): the engines behind
 # their protocols, and what only an optional extra installs (`eval`, `bench`, `setup`).
 OWNERS = {
-    "sentence_transformers": ("qa/encoders/",),
+    "sentence_transformers": ("qa/search/encoders/",),
     # Set-up quantises the default model's export with onnxruntime's own tool.
     "onnxruntime": (
-        "qa/encoders/",
+        "qa/search/encoders/",
         "qa/model_setup/onnx_export.py",
         "qa/model_setup/static_quantisation.py",
     ),
     "onnx": ("qa/model_setup/",),
-    "faiss": ("qa/store/",),
-    "bm25s": ("qa/store/",),
-    "qdrant_client": ("qa/store/",),
+    "faiss": ("qa/search/store/",),
+    "bm25s": ("qa/search/store/",),
+    "qdrant_client": ("qa/search/store/",),
     "ranx": ("qa/evaluation/",),
     "sklearn": ("qa/evaluation/",),
-    "lightgbm": ("qa/retrieval/ranker.py", "qa/evaluation/train_ranker.py"),
+    "lightgbm": ("qa/search/retrieval/ranker.py", "qa/evaluation/train_ranker.py"),
     "matplotlib": ("qa/evaluation/", "bench/"),
-    "httpx": ("bench/", "qa/web/"),
-    "trafilatura": ("qa/extract/",),
-    "htmldate": ("qa/extract/",),
-    "pypdf": ("qa/extract/",),
-    "markdown_it": ("qa/extract/",),
-    "mdit_py_plugins": ("qa/extract/",),
-    "feedparser": ("qa/web/",),
-    "protego": ("qa/web/",),
+    "httpx": ("bench/", "qa/content/web/"),
+    "trafilatura": ("qa/content/extract/",),
+    "htmldate": ("qa/content/extract/",),
+    "pypdf": ("qa/content/extract/",),
+    "markdown_it": ("qa/content/extract/",),
+    "mdit_py_plugins": ("qa/content/extract/",),
+    "feedparser": ("qa/content/web/",),
+    "protego": ("qa/content/web/",),
     "sqlalchemy": ("qa/analytics/",),
-    "psycopg": ("qa/analytics/", "qa/store/postgres"),
-    "psycopg_pool": ("qa/store/postgres",),
-    "pgvector": ("qa/store/postgres",),
+    "psycopg": ("qa/analytics/", "qa/search/store/postgres"),
+    "psycopg_pool": ("qa/search/store/postgres",),
+    "pgvector": ("qa/search/store/postgres",),
 }
-STORE_SETTING_READER = "qa/store/choice.py"
+STORE_SETTING_READER = "qa/search/store/choice.py"
 ENVIRONMENT_READER = "qa/settings.py"
 ENVIRONMENT_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 
@@ -145,17 +145,18 @@ def test_heavy_libraries_are_imported_only_by_their_owners() -> None:
 # the settings and errors, the CLI's shared argument helpers, and the ANN module that the
 # capacity benchmark measures on its own.
 TOOL_SOURCES = {
-    "qa.corpus",
-    "qa.encoders",
-    "qa.store",
-    "qa.store.ann",
-    "qa.store.choice",  # bench.capacity_postgres writes through the PostgreSQL store's writer
+    "qa.content.corpus",
+    "qa.search.encoders",
+    "qa.search.store",
+    "qa.search.store.ann",
+    # bench.capacity_postgres writes through the PostgreSQL store's writer
+    "qa.search.store.choice",
     "qa.indexing",
-    "qa.retrieval",
+    "qa.search.retrieval",
     "qa.evaluation",
-    "qa.extract",
-    "qa.extract.language",  # bench.language reads its threshold and sample length
-    "qa.web",
+    "qa.content.extract",
+    "qa.content.extract.language",  # bench.language reads its threshold and sample length
+    "qa.content.web",
     "qa.settings",
     "qa.errors",
     "qa.cli.arguments",

@@ -13,8 +13,8 @@ import pytest
 from qa import cli
 from qa.errors import ExtraMissingError, require_extra
 from qa.model_setup.onnx_export import ensure_onnx_model
+from qa.search.store.choice import open_store
 from qa.settings import Settings
-from qa.store.choice import open_store
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
 from starlette.concurrency import run_in_threadpool
 
-from qa.corpus.documents import (
+from qa.content.corpus.documents import (
     NAME_PATTERN,
     CorpusEdit,
     check_article,
@@ -62,7 +62,8 @@ class DocumentList(BaseModel):
     documents: list[DocumentInfo]
 
 
-# The article's name, as `qa.corpus.documents.article_name` checks it (it also refuses "..").
+# The article's name, as `qa.content.corpus.documents.article_name` checks it (it also refuses
+# "..").
 NAME_SCHEMA: JsonDict = {"pattern": f"^{NAME_PATTERN}$"}
 # Documented, not validated here: `article_name` refuses with its own message.
 ArticleName = Annotated[str, Path(json_schema_extra=NAME_SCHEMA)]

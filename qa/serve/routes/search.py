@@ -12,7 +12,14 @@ from pydantic import BaseModel, Field, StrictBool, field_validator
 from pydantic.config import JsonDict
 from starlette.exceptions import HTTPException
 
-from qa.retrieval.search import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, Searcher, SearchResponse
+from qa.search.retrieval.search import (
+    DEFAULT_K,
+    MAX_K,
+    MAX_QUESTION_CHARS,
+    Searcher,
+    SearchResponse,
+)
+from qa.search.store import SearchFilter
 from qa.serve.access import key_name
 from qa.serve.access_log import log_search
 from qa.serve.admission import Admission, is_costly
@@ -29,13 +36,12 @@ from qa.serve.http_errors import ErrorBody
 from qa.serve.http_hygiene import answer_head
 from qa.serve.request_types import LETTER_OR_DIGIT, IsoDate, JsonInteger, LanguageCode
 from qa.settings import SearchMode
-from qa.store import SearchFilter
 
 router = APIRouter()
 
 # What a question must hold, in the schema: a letter or a digit, without which the search refuses
-# it (422 from `validate_query` of `qa.retrieval.search`, or from `_not_blank` below when blank,
-# each with a clearer message than a pattern's).
+# it (422 from `validate_query` of `qa.search.retrieval.search`, or from `_not_blank` below when
+# blank, each with a clearer message than a pattern's).
 QUESTION_RULE: JsonDict = {"pattern": LETTER_OR_DIGIT}
 QUESTION = (
     "The question: at least one letter or digit (Unicode general category L or N), "

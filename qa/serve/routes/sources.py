@@ -6,11 +6,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from qa.errors import SourceNotFoundError
-from qa.retrieval.search import Searcher
+from qa.search.retrieval.search import Searcher
+from qa.search.store import Source
 from qa.serve.deps import READER_RESPONSES, READERS, SearcherDep
 from qa.serve.http_errors import ErrorBody
 from qa.serve.http_hygiene import answer_head
-from qa.store import Source
 
 router = APIRouter()
 

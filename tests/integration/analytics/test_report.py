@@ -9,8 +9,8 @@ import pytest
 
 from qa.analytics import Feedback, SearchEvent, SqlEventStore
 from qa.analytics.report import AnalyticsReport, build_report
-from qa.encoders import Encoder
 from qa.errors import InvalidQueryError
+from qa.search.encoders import Encoder
 from tests.integration.analytics.events import NOW, search
 
 

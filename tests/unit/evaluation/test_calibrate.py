@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.corpus.ingest import load_corpus
+from qa.content.corpus.ingest import load_corpus
 from qa.evaluation.calibrate import (
     Scored,
     choose_threshold,

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus.chunk import ChunkingConfig
-from qa.corpus.ingest import fingerprint, load_corpus
+from qa.content.corpus.chunk import ChunkingConfig
+from qa.content.corpus.ingest import fingerprint, load_corpus
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from qa.indexing.build import build_index
 from qa.indexing.staleness import stale_reasons
-from qa.store import EmbeddedStore, current_version, load_store, read_manifest
-from qa.store.embedded import MANIFEST
+from qa.search.store import EmbeddedStore, current_version, load_store, read_manifest
+from qa.search.store.embedded import MANIFEST
 from tests.conftest import SEEDS, FakeEncoder, publish
 
 CHUNKING = ChunkingConfig(max_tokens=128, overlap_sentences=1, prefix="passage: ")

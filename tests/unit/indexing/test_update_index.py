@@ -12,17 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus.documents import CorpusEdit, remove_documents, write_article
-from qa.corpus.ingest import Metadata
-from qa.encoders.base import Vectors
+from qa.content.corpus.documents import CorpusEdit, remove_documents, write_article
+from qa.content.corpus.ingest import Metadata
 from qa.errors import IndexWriteError, LastDocumentError
 from qa.indexing.build import update_index
 from qa.indexing.staleness import published_index_problems
+from qa.search.encoders.base import Vectors
+from qa.search.store import read_pointer
+from qa.search.store.versions import VERSIONS
 from qa.settings import Settings
-from qa.store import read_pointer
-from qa.store.versions import VERSIONS
 from tests.conftest import SEEDS, FakeEncoder, make_settings
-from tests.unit.corpus.test_documents import ARTICLE, snapshot
+from tests.unit.content.corpus.test_documents import ARTICLE, snapshot
 
 
 @pytest.fixture

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus.articles import ExtractionCache
-from qa.corpus.documents import article_name
-from qa.extract import ContentKind
+from qa.content.corpus.articles import ExtractionCache
+from qa.content.corpus.documents import article_name
+from qa.content.extract import ContentKind
+from qa.content.web import Listed, Page, SkipReason
 from qa.indexing.web_articles import (
     ArticleSkip,
     NoArticle,
@@ -21,7 +22,6 @@ from qa.indexing.web_articles import (
     web_article_name,
 )
 from qa.indexing.web_sources import Skip, Stored, SyncReport
-from qa.web import Listed, Page, SkipReason
 from tests.news_site import news_page, pdf_version, seed_articles
 
 URL = "https://www.example.fr/economie/article/2025/03/03/bytedance-puce-ia_6578.html"

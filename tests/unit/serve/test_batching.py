@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from qa.encoders.base import Vectors
+from qa.search.encoders.base import Vectors
 from qa.serve.batching import BatchingEncoder, MicroBatcher, QuestionCache, length_groups
 from tests.conftest import FakeEncoder
 

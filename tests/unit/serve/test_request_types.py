@@ -12,7 +12,7 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from qa.errors import InvalidQueryError
-from qa.retrieval.search import validate_query
+from qa.search.retrieval.search import validate_query
 from qa.serve.request_types import LETTER_OR_DIGIT, JsonInteger
 
 # Questions the search refuses, and so must the schema: control characters alone (C0 and C1,
