@@ -1,6 +1,6 @@
 """What the cyclic garbage collector of a serving process need not scan.
 
-A loaded index, the model's tokenizer and langdetect's language profiles are millions of
+A loaded index, the model's tokenizer and the language identifier are millions of
 long-lived objects. Python's collector scans every one of them in each full collection, which
 under load runs about once a second: 50-67 ms each, measured at 128 clients, during which no
 thread runs Python, so `/health` answered in 250-500 ms now and then. Frozen (`gc.freeze`), they

@@ -22,7 +22,7 @@ def test_serving_freezes_the_loaded_index_and_stopping_thaws_it(
     heap.thaw()  # whatever an earlier test's application left frozen
     app = create_app(settings, Searcher(real_index, encoder, settings))
     with TestClient(app) as client:
-        # The index, the tokenizer, langdetect's profiles (loaded by the warm-up search).
+        # The index, the tokenizer, the language identifier (loaded by the warm-up search).
         assert gc.get_freeze_count() > 100_000
         assert client.get("/health").status_code == 200
     assert gc.get_freeze_count() == 0
