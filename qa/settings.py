@@ -233,6 +233,17 @@ class Settings(BaseSettings):
         "(hnsw.ef_search): latency against recall.",
     )
 
+    # PostgreSQL's default maintenance_work_mem (64 MB) holds the HNSW graph of about 30k
+    # passages; past that pgvector builds the rest far more slowly, on disk.
+    postgres_build_memory_mb: int = Field(
+        1024,
+        ge=64,
+        le=1_048_576,
+        description="With QA_STORE=postgres: memory (MB) a publication may give PostgreSQL to "
+        "build the HNSW index (maintenance_work_mem, for that transaction only); the graph "
+        "takes about 2 KB a passage.",
+    )
+
     postgres_lexical: Literal["bm25", "french-fts"] = Field(
         "bm25",
         description="With QA_STORE=postgres: lexical search by BM25 over the embedded store's "

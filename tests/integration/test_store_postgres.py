@@ -21,6 +21,7 @@ from qa.content.corpus.ingest import load_corpus
 from qa.errors import IndexLockedError, IndexMismatchError, IndexMissingError, QAError
 from qa.indexing.build import build_index
 from qa.search.store import DocumentRecord, EmbeddedStore, Manifest, Source, StoreDescription, ann
+from qa.search.store import postgres as postgres_store
 from qa.search.store.choice import open_store
 from qa.search.store.postgres import PostgresStore, listen_for_versions
 from qa.search.store.postgres import open_store as open_postgres
@@ -280,3 +281,32 @@ def test_a_listener_hears_each_published_version(
     listening.close()
     assert heard == published
     assert store.manifest.version == published[-1]
+
+
+def test_the_hnsw_build_has_the_memory_of_its_setting_for_its_transaction_only(
+    built: EmbeddedStore, postgres: pgserver.PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's 64 MB maintenance_work_mem holds the graph of ~30k passages; a larger one
+    would be finished on disk. The publication raises it where it builds the index, and only
+    there (`SET LOCAL`): other sessions and later transactions keep the server's."""
+    monkeypatch.setattr(ann, "EXACT_MAX_ROWS", 10)
+    store = PostgresStore(new_database(postgres, "memory"), build_memory_mb=321)
+    during: list[str] = []
+    real_has_dense_index = postgres_store.has_dense_index
+
+    def has_dense_index(connection: psycopg.Connection[tuple[object, ...]]) -> bool:
+        during.append(str(scalar(connection, "SHOW maintenance_work_mem")))
+        return real_has_dense_index(connection)
+
+    monkeypatch.setattr(postgres_store, "has_dense_index", has_dense_index)
+    store.mirror(built, [], [], full=True)
+    assert during == ["321MB"]
+    with psycopg.connect(store.url) as connection:
+        assert real_has_dense_index(connection)
+        assert scalar(connection, "SHOW maintenance_work_mem") == "64MB"
+
+
+def scalar(connection: psycopg.Connection[tuple[object, ...]], query: str) -> object:
+    row = connection.execute(query).fetchone()
+    assert row is not None
+    return row[0]

@@ -41,6 +41,7 @@ def open_store(settings: Settings) -> Store:
             read_url=_postgres_read_url(settings),
             ef_search=settings.postgres_ef_search,
             lexical=settings.postgres_lexical,
+            build_memory_mb=settings.postgres_build_memory_mb,
         )
     return load_store(settings.index_dir, settings.model, settings.keep_versions)
 
@@ -159,6 +160,7 @@ def postgres_writer(settings: Settings) -> PostgresStore:
         read_url=_postgres_read_url(settings),
         ef_search=settings.postgres_ef_search,
         lexical=settings.postgres_lexical,
+        build_memory_mb=settings.postgres_build_memory_mb,
     )
 
 

@@ -58,6 +58,8 @@ __all__ = ["PostgresStore", "listen_for_versions", "open_store"]
 listen_for_versions = writes.listen_for_versions
 # Passages kept in memory by id, per process: enough for the pages of results being served.
 CACHE_SIZE = 4096
+# maintenance_work_mem of a publication's HNSW build, as QA_POSTGRES_BUILD_MEMORY_MB's default.
+BUILD_MEMORY_MB = 1024
 
 
 class PostgresStore:
@@ -70,10 +72,12 @@ class PostgresStore:
         read_url: str | None = None,
         ef_search: int = ann.HNSW_EF_PER_100K,
         lexical: LexicalMethod = "bm25",
+        build_memory_mb: int = BUILD_MEMORY_MB,
     ) -> None:
         self.url = url
         self.read_url = read_url or url
         self.ef_search = ef_search
+        self.build_memory_mb = build_memory_mb
         self.lexical_method: LexicalMethod = lexical
         self.where = redacted(self.url)
         # Whether the passages have their HNSW index, as last seen (None: not yet looked).
@@ -215,7 +219,9 @@ class PostgresStore:
         with self._writer() as connection:
             self._ensure_tables(connection, manifest.dimension)
             passages = int(_one(connection, "SELECT passages FROM qa_meta"))
-            arrange_dense_index(connection, passages, ann.EXACT_MAX_ROWS, ann.HNSW_M)
+            arrange_dense_index(
+                connection, passages, ann.EXACT_MAX_ROWS, ann.HNSW_M, self.build_memory_mb
+            )
             self._approximate = has_dense_index(connection)
             return writes.publish(connection, manifest).version
 
@@ -332,9 +338,16 @@ def open_store(
     read_url: str | None = None,
     ef_search: int = ann.HNSW_EF_PER_100K,
     lexical: LexicalMethod = "bm25",
+    build_memory_mb: int = BUILD_MEMORY_MB,
 ) -> PostgresStore:
     """The published PostgreSQL store, refusing another model's, format's or schema's."""
-    store = PostgresStore(url, read_url=read_url, ef_search=ef_search, lexical=lexical)
+    store = PostgresStore(
+        url,
+        read_url=read_url,
+        ef_search=ef_search,
+        lexical=lexical,
+        build_memory_mb=build_memory_mb,
+    )
     with transaction(store.read_url) as connection:
         manifest = store._published(connection)
         store._approximate = has_dense_index(connection)

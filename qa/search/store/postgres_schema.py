@@ -243,12 +243,16 @@ def one_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def arrange_dense_index(connection: Connection, passages: int, exact_max: int, m: int) -> None:
+def arrange_dense_index(
+    connection: Connection, passages: int, exact_max: int, m: int, memory_mb: int
+) -> None:
     """An HNSW index on the passage vectors above `exact_max` passages, none at or below (an
     exact scan), as the embedded store chooses (qa/search/store/ann.py); in the publishing
-    transaction, so that readers switch with the version."""
+    transaction, so that readers switch with the version. The build may use `memory_mb` (for
+    this transaction only): a graph that outgrows it is finished on disk, far more slowly."""
     present = has_dense_index(connection)
     if passages > exact_max and not present:
+        connection.execute(f"SET LOCAL maintenance_work_mem = '{int(memory_mb)}MB'")
         connection.execute(
             f"CREATE INDEX qa_passages_hnsw ON qa_passages "
             f"USING hnsw (embedding vector_cosine_ops) WITH (m = {int(m)})"
