@@ -22,7 +22,7 @@ from qa.indexing.staleness import index_problems
 from qa.search.encoders.loading import load_encoder
 from qa.search.retrieval.search import Searcher
 from qa.search.store.choice import open_store
-from qa.serve import heap, metrics, sync_loop
+from qa.serve import heap, metrics
 from qa.serve.access_log import RequestObserver
 from qa.serve.admission import Admission, AdmissionLimits
 from qa.serve.analytics_writer import SearchRecorder
@@ -228,6 +228,10 @@ async def _syncing(state: Any, settings: Settings) -> AsyncIterator[None]:
     if settings.sync_interval_minutes <= 0:
         yield
         return
+    # Imported only when syncing: the web client's libraries (httpx, feedparser) are 80 ms of a
+    # start-up that serves searches only.
+    from qa.serve import sync_loop
+
     interval_s = settings.sync_interval_minutes * sync_loop.SECONDS_PER_MINUTE
     syncing = sync_loop.ScheduledSync(state, settings, interval_s)
     syncing.start()

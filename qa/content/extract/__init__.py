@@ -1,12 +1,11 @@
 """Article text and metadata out of what newsrooms publish: web pages (`html`, trafilatura),
 PDF (`pdf`, pypdf), Markdown (`markdown`, markdown-it-py), plain text. Each is an `Extractor`
 (`base`), one module per kind; `choice` tells a file's kind from its bytes and what it was
-declared to be. Also the language of a text (`language`). May import `qa.settings` and
-`qa.errors` only."""
+declared to be, and imports each extractor (and its library) when a file of its kind is first
+read. Also the language of a text (`language`). May import `qa.settings` and `qa.errors` only."""
 
 from qa.content.extract.base import ContentKind, Extracted, Extractor
 from qa.content.extract.choice import (
-    EXTRACTORS,
     MEDIA_TYPES,
     SUFFIXES,
     extract,
@@ -17,7 +16,6 @@ from qa.content.extract.language import detect_language
 from qa.content.extract.text_decoding import decode
 
 __all__ = [
-    "EXTRACTORS",
     "MEDIA_TYPES",
     "SUFFIXES",
     "ContentKind",

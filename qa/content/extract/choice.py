@@ -4,16 +4,44 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import cache
 
 from qa.content.extract.base import ContentKind, Extracted, Extractor
-from qa.content.extract.html import HtmlExtractor
-from qa.content.extract.markdown import MarkdownExtractor
-from qa.content.extract.pdf import PdfExtractor
-from qa.content.extract.plain_text import PlainTextExtractor
 
-EXTRACTORS: dict[ContentKind, Extractor] = {
-    extractor.kind: extractor
-    for extractor in (PlainTextExtractor(), HtmlExtractor(), MarkdownExtractor(), PdfExtractor())
+
+# Each extractor's module is imported when a file of its kind is first read: trafilatura, pypdf
+# and markdown-it cost `qa serve` about half a second and 40 MB at start-up, and a service that
+# answers searches may never read an article (docs/measurements.md, start-up).
+def _plain_text() -> Extractor:
+    from qa.content.extract.plain_text import PlainTextExtractor
+
+    return PlainTextExtractor()
+
+
+def _html() -> Extractor:
+    from qa.content.extract.html import HtmlExtractor
+
+    return HtmlExtractor()
+
+
+def _markdown() -> Extractor:
+    from qa.content.extract.markdown import MarkdownExtractor
+
+    return MarkdownExtractor()
+
+
+def _pdf() -> Extractor:
+    from qa.content.extract.pdf import PdfExtractor
+
+    return PdfExtractor()
+
+
+_EXTRACTORS: dict[ContentKind, Callable[[], Extractor]] = {
+    "text": _plain_text,
+    "html": _html,
+    "markdown": _markdown,
+    "pdf": _pdf,
 }
 MEDIA_TYPES: dict[str, ContentKind] = {
     "text/plain": "text",
@@ -69,4 +97,10 @@ def extract(
     data: bytes, kind: ContentKind, *, url: str | None = None, charset: str | None = None
 ) -> Extracted:
     """The article in `data`, read by the extractor of `kind`; ExtractionError if none."""
-    return EXTRACTORS[kind].extract(data, url=url, charset=charset)
+    return extractor_for(kind).extract(data, url=url, charset=charset)
+
+
+@cache
+def extractor_for(kind: ContentKind) -> Extractor:
+    """The extractor of `kind`, its module imported on first use."""
+    return _EXTRACTORS[kind]()
