@@ -9,8 +9,8 @@ still freed by reference counting; only cycles among them wait for the next `tha
 
 Loading leaves free memory behind in the C heap: onnxruntime parses the 180 MB model file and
 copies its weights out, the index's files are read and converted. glibc keeps those freed pages
-(30-50 MB at start-up, measured), counted in the process's RSS, until `malloc_trim` gives them
-back to the system.
+(about 80 MB at start-up, docs/measurements.md), counted in the process's RSS, until
+`malloc_trim` gives them back to the system.
 """
 
 from __future__ import annotations
