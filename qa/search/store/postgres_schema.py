@@ -252,7 +252,12 @@ def arrange_dense_index(
     this transaction only): a graph that outgrows it is finished on disk, far more slowly."""
     present = has_dense_index(connection)
     if passages > exact_max and not present:
-        connection.execute(f"SET LOCAL maintenance_work_mem = '{int(memory_mb)}MB'")
+        # Raised, never lowered: a server configured with more keeps it.
+        row = connection.execute(
+            "SELECT pg_size_bytes(current_setting('maintenance_work_mem')) / 1048576"
+        ).fetchone()
+        if row is not None and int(row[0]) < memory_mb:
+            connection.execute(f"SET LOCAL maintenance_work_mem = '{int(memory_mb)}MB'")
         connection.execute(
             f"CREATE INDEX qa_passages_hnsw ON qa_passages "
             f"USING hnsw (embedding vector_cosine_ops) WITH (m = {int(m)})"
